@@ -1,0 +1,142 @@
+"""The Kafka consumer loop behind ``manage.py consume_telemetry``.
+
+Contract: offsets are committed only after the batch's database transaction commits, so
+a crash at any point redelivers, and the idempotent store turns redelivery into a no-op.
+Poison messages go to the dead-letter topic before the commit. When the database is
+away the same batch is retried with backoff until it is back; nothing is skipped.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django import db
+
+from telemetry.bus import KafkaBus
+from telemetry.store import StoreResult, messages_store
+
+logger = logging.getLogger("flywheel.telemetry.consumer")
+
+
+@dataclass(frozen=True)
+class ConsumerConfig:
+    bootstrap_servers: str
+    """Comma-separated Kafka bootstrap servers."""
+    topic: str
+    """Topic of normalized telemetry events."""
+    dlq_topic: str
+    """Where poison messages go, with reason headers."""
+    group_id: str
+    """Consumer group; partitions are shared among its members."""
+    max_records: int = 1000
+    """Largest batch handed to one database transaction."""
+    poll_timeout_ms: int = 500
+    """How long one poll waits for records."""
+    db_retry_initial_s: float = 0.5
+    """First wait after a database error; doubles up to ``db_retry_max_s``."""
+    db_retry_max_s: float = 10.0
+
+
+def kafka_consumer(config: ConsumerConfig):
+    from kafka import KafkaConsumer
+
+    return KafkaConsumer(
+        config.topic,
+        bootstrap_servers=config.bootstrap_servers.split(","),
+        group_id=config.group_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_poll_records=config.max_records,
+        max_partition_fetch_bytes=8 * 1024 * 1024,
+        client_id="flywheel-consumer",
+    )
+
+
+def batch_store_with_retry(messages: list[tuple[str, bytes]], *, config: ConsumerConfig, stop: threading.Event) -> StoreResult | None:
+    """Store one batch, waiting out database outages. None if asked to stop while waiting."""
+    wait = config.db_retry_initial_s
+    while True:
+        try:
+            return messages_store(messages=messages)
+        except (db.OperationalError, db.InterfaceError) as exc:
+            logger.warning("database unavailable (%s); retrying the batch in %.1fs", exc.__class__.__name__, wait)
+            db.connections.close_all()
+            if stop.wait(wait):
+                return None
+            wait = min(wait * 2, config.db_retry_max_s)
+
+
+def consume(
+    config: ConsumerConfig,
+    *,
+    stop: threading.Event,
+    on_batch: Callable[[StoreResult], None] | None = None,
+) -> None:
+    """Poll, store, dead-letter, commit; until ``stop`` is set. Finishes the batch in hand."""
+    from kafka.errors import CommitFailedError
+
+    consumer = kafka_consumer(config)
+    dead_letters = KafkaBus(config.bootstrap_servers, config.topic, config.dlq_topic)
+    try:
+        while not stop.is_set():
+            polled = consumer.poll(timeout_ms=config.poll_timeout_ms, max_records=config.max_records)
+            messages = [
+                ((record.key or b"").decode(errors="replace"), record.value)
+                for records in polled.values()
+                for record in records
+            ]
+            if not messages:
+                continue
+            result = batch_store_with_retry(messages, config=config, stop=stop)
+            if result is None:
+                break  # stopping while the database is away: leave the batch uncommitted
+            if result.dead_letters:
+                dead_letters.dead_letter(result.dead_letters)
+            try:
+                consumer.commit()
+            except CommitFailedError:
+                # A rebalance took the partitions; their new owner redelivers, the store dedups.
+                logger.warning("offset commit failed after a rebalance; the batch will be redelivered")
+            if on_batch is not None:
+                on_batch(result)
+    finally:
+        dead_letters.close()
+        consumer.close(autocommit=False)
+
+
+def dead_letters_replay_kafka(config: ConsumerConfig, *, replay_group: str, idle_timeout_s: float = 3.0) -> int:
+    """Re-publish every not-yet-replayed DLQ message to the main topic; return how many.
+
+    The replay group's committed offset marks what was replayed, so running it twice
+    replays nothing twice; the store would dedup anyway.
+    """
+    from kafka import KafkaConsumer
+
+    consumer = KafkaConsumer(
+        config.dlq_topic,
+        bootstrap_servers=config.bootstrap_servers.split(","),
+        group_id=replay_group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        client_id="flywheel-dlq-replay",
+    )
+    bus = KafkaBus(config.bootstrap_servers, config.topic, config.dlq_topic)
+    replayed = 0
+    try:
+        deadline = time.monotonic() + idle_timeout_s
+        while time.monotonic() < deadline:
+            polled = consumer.poll(timeout_ms=500)
+            records = [r for batch in polled.values() for r in batch]
+            if not records:
+                continue
+            bus.send_batch(config.topic, [((r.key or b"").decode(), r.value, [("replayed_from", b"dlq")]) for r in records])
+            consumer.commit()
+            replayed += len(records)
+            deadline = time.monotonic() + idle_timeout_s
+    finally:
+        bus.close()
+        consumer.close(autocommit=False)
+    return replayed

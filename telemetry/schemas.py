@@ -1,0 +1,213 @@
+"""Event schema v1: the JSON Schema every ingested event must satisfy, and its validator.
+
+The schema is the contract with IDE plugins and agent CLIs; it is served at
+``/api/schema/events-v1.json`` and embedded in the OpenAPI document at ``/api/schema/``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+
+SCHEMA_VERSION = "1"
+
+EVENT_TYPES: tuple[str, ...] = (
+    "suggestion.shown",
+    "suggestion.accepted",
+    "suggestion.rejected",
+    "code.retention",
+    "tool.call",
+    "llm.usage",
+    "task.finished",
+    "feedback",
+)
+OPERATING_SYSTEMS: tuple[str, ...] = ("windows", "macos", "linux", "other")
+TOOL_ERROR_KINDS: tuple[str, ...] = (
+    "invalid_arguments",
+    "unknown_tool",
+    "nonzero_exit",
+    "timeout",
+    "permission",
+    "invalid_for_shell",
+    "other",
+)
+TASK_OUTCOMES: tuple[str, ...] = ("success", "failure", "abandoned")
+
+_short = {"type": "string", "minLength": 1, "maxLength": 128}
+_label = {"type": "string", "maxLength": 64}
+_count = {"type": "integer", "minimum": 0, "maximum": 10**9}
+_text = {"type": "string", "maxLength": 200_000}
+
+PAYLOAD_SCHEMAS: dict[str, dict[str, Any]] = {
+    "suggestion.shown": {
+        "type": "object",
+        "required": ["suggestion_id"],
+        "properties": {"suggestion_id": _short, "lines": _count, "chars": _count, "code": _text},
+    },
+    "suggestion.accepted": {
+        "type": "object",
+        "required": ["suggestion_id", "lines", "chars"],
+        "properties": {"suggestion_id": _short, "lines": _count, "chars": _count, "code": _text},
+    },
+    "suggestion.rejected": {
+        "type": "object",
+        "required": ["suggestion_id"],
+        "properties": {"suggestion_id": _short, "lines": _count, "chars": _count, "code": _text},
+    },
+    "code.retention": {
+        "type": "object",
+        "description": (
+            "Either the client's own count (retained_chars of total_chars still present) or the "
+            "inserted text and the later file content, from which the server computes it."
+        ),
+        "required": ["suggestion_id", "elapsed_s"],
+        "properties": {
+            "suggestion_id": _short,
+            "elapsed_s": {"type": "number", "minimum": 0, "maximum": 30 * 86400},
+            "retained_chars": _count,
+            "total_chars": _count,
+            "original_content": _text,
+            "current_content": _text,
+        },
+        "oneOf": [
+            {"required": ["retained_chars", "total_chars"], "not": {"required": ["original_content"]}},
+            {"required": ["original_content", "current_content"], "not": {"required": ["retained_chars"]}},
+        ],
+    },
+    "tool.call": {
+        "type": "object",
+        "required": ["tool", "status"],
+        "properties": {
+            "tool": {"type": "string", "minLength": 1, "maxLength": 64},
+            "call_id": _short,
+            "status": {"enum": ["success", "error"]},
+            "error_kind": {"enum": list(TOOL_ERROR_KINDS)},
+            "exit_code": {"type": "integer"},
+            "duration_ms": {"type": "number", "minimum": 0},
+            "arguments": _text,
+        },
+        "if": {"properties": {"status": {"const": "error"}}},
+        "then": {"required": ["error_kind"]},
+    },
+    "llm.usage": {
+        "type": "object",
+        "required": ["input_tokens", "output_tokens"],
+        "properties": {
+            "input_tokens": _count,
+            "output_tokens": _count,
+            "cache_read_tokens": _count,
+            "cache_write_tokens": _count,
+            "latency_ms": {"type": "number", "minimum": 0},
+            "request_id": _short,
+        },
+    },
+    "task.finished": {
+        "type": "object",
+        "required": ["outcome"],
+        "properties": {"outcome": {"enum": list(TASK_OUTCOMES)}, "turns": _count},
+    },
+    "feedback": {
+        "type": "object",
+        "required": ["rating"],
+        "properties": {"rating": {"enum": ["up", "down"]}, "comment": {"type": "string", "maxLength": 10_000}},
+    },
+}
+
+EVENT_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://flywheel.dev/schemas/event-v1.json",
+    "title": "Flywheel telemetry event v1",
+    "type": "object",
+    "required": ["event_id", "type", "ts", "session_id", "model", "payload"],
+    "additionalProperties": False,
+    "properties": {
+        "event_id": {"type": "string", "format": "uuid", "description": "Client-generated; the idempotency key."},
+        "type": {"enum": list(EVENT_TYPES)},
+        "ts": {"type": "string", "format": "date-time"},
+        "session_id": _short,
+        "task_id": _short,
+        "user": {"type": "string", "maxLength": 256, "description": "Opaque; hashed with a per-org salt."},
+        "client": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "ide": _label,
+                "ide_version": _label,
+                "os": {"enum": list(OPERATING_SYSTEMS)},
+                "shell": {"type": "string", "maxLength": 32},
+            },
+        },
+        "model": {
+            "type": "object",
+            "required": ["name", "version"],
+            "additionalProperties": False,
+            "properties": {"name": _short, "version": _short},
+        },
+        "repo": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"id": _short, "language": _label},
+        },
+        "payload": {"type": "object"},
+    },
+    "allOf": [
+        {
+            "if": {"properties": {"type": {"const": event_type}}, "required": ["type"]},
+            "then": {"properties": {"payload": payload_schema}},
+        }
+        for event_type, payload_schema in PAYLOAD_SCHEMAS.items()
+    ],
+}
+
+_validator = Draft202012Validator(EVENT_SCHEMA, format_checker=FormatChecker())
+
+SHELL_ALIASES = {"pwsh": "powershell", "powershell.exe": "powershell", "cmd.exe": "cmd", "/bin/bash": "bash", "/bin/zsh": "zsh"}
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "message": self.message}
+
+
+def _field_of(error) -> str:
+    path = [str(part) for part in error.absolute_path]
+    if error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else ""
+        path.append(missing)
+    return ".".join(path) or "(event)"
+
+
+def _leaf_errors(errors) -> list:
+    """Flatten allOf/if-then wrappers so the message names the field that is actually wrong."""
+    leaves = []
+    for error in errors:
+        if error.context and error.validator in {"allOf", "anyOf"}:
+            leaves.extend(_leaf_errors(error.context))
+        else:
+            leaves.append(error)
+    return leaves
+
+
+def event_validate(event: Any) -> list[FieldError]:
+    """Return the field errors of one raw event; an empty list means it is valid."""
+    if not isinstance(event, dict):
+        return [FieldError("(event)", "each event must be a JSON object")]
+    errors = [
+        FieldError(_field_of(error), error.message)
+        for error in _leaf_errors(_validator.iter_errors(event))
+    ]
+    if not errors and event.get("type") == "code.retention":
+        payload = event["payload"]
+        if "total_chars" in payload and payload["retained_chars"] > payload["total_chars"]:
+            errors.append(FieldError("payload.retained_chars", "retained_chars cannot exceed total_chars"))
+    return sorted(set(errors), key=lambda e: e.field)
+
+
+def normalize_shell(shell: str) -> str:
+    shell = shell.strip().lower()
+    return SHELL_ALIASES.get(shell, shell)

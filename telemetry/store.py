@@ -1,0 +1,319 @@
+"""Storing a batch of bus messages: idempotent insert plus incremental rollups.
+
+``messages_store`` is the one handler behind both the Kafka consumer and the embedded
+in-process bus. It runs in one transaction: events are inserted with
+``ON CONFLICT DO NOTHING RETURNING``, and only the events actually inserted add to the
+rollups, so a redelivered message (after a consumer crash, a broker retry or a DLQ
+replay) changes nothing.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import connection, transaction
+
+from telemetry.messages import MessageDecodeError, StoredEvent, message_decode
+from telemetry.metrics import retention_checkpoint
+from telemetry.models import (
+    RETENTION_LABELS,
+    ROLLUP_DIMENSIONS,
+    Event,
+    HourlyRollup,
+    IngestMinute,
+    Organization,
+    Task,
+    ToolErrorRollup,
+)
+
+logger = logging.getLogger("flywheel.telemetry.store")
+
+EVENT_COLUMNS = (
+    "org_id", "event_id", "type", "ts", "received_at", "session_id", "task_id", "user_hash",
+    "model_name", "model_version", "os", "shell", "ide", "ide_version", "language", "repo_id",
+    "tool", "payload",
+)
+INSERT_CHUNK_ROWS = 500
+RollupKey = tuple  # (org_id, model_version, hour, os, shell, ide, language, tool)
+
+
+@dataclass(frozen=True)
+class DeadLetterItem:
+    key: str
+    value: bytes
+    reason: str
+    detail: str
+
+
+@dataclass
+class StoreResult:
+    inserted: int = 0
+    duplicates: int = 0
+    dead_letters: list[DeadLetterItem] = field(default_factory=list)
+
+
+def messages_store(*, messages: Sequence[tuple[str, bytes]]) -> StoreResult:
+    """Store (key, value) messages exactly once; undecodable ones come back as dead letters.
+
+    Raises django.db.OperationalError/InterfaceError when the database is away: the caller
+    must then retry the same batch (nothing of it was committed).
+    """
+    result = StoreResult()
+    decoded: list[StoredEvent] = []
+    for key, value in messages:
+        try:
+            decoded.append(message_decode(value))
+        except MessageDecodeError as exc:
+            result.dead_letters.append(DeadLetterItem(key, value, exc.reason, exc.detail))
+    decoded, unknown_org = _split_known_orgs(decoded)
+    for stored in unknown_org:
+        value = json.dumps({"v": 1, "org_id": stored.org_id, "received_at": stored.received_at.isoformat(), "event": stored.event}).encode()
+        result.dead_letters.append(DeadLetterItem(stored.event["session_id"], value, "unknown_org", f"organization {stored.org_id} does not exist"))
+    unique = list({(s.org_id, s.event["event_id"]): s for s in decoded}.values())
+    with transaction.atomic():
+        inserted = _events_insert(unique)
+        _rollups_apply(inserted)
+    result.inserted = len(inserted)
+    result.duplicates = len(decoded) - len(inserted)
+    return result
+
+
+def _split_known_orgs(decoded: list[StoredEvent]) -> tuple[list[StoredEvent], list[StoredEvent]]:
+    org_ids = {s.org_id for s in decoded}
+    known = set(Organization.objects.filter(id__in=org_ids).values_list("id", flat=True)) if org_ids else set()
+    return [s for s in decoded if s.org_id in known], [s for s in decoded if s.org_id not in known]
+
+
+def _event_row(stored: StoredEvent) -> dict[str, Any]:
+    event = stored.event
+    client, model, repo = event.get("client") or {}, event["model"], event.get("repo") or {}
+    return {
+        "org_id": stored.org_id,
+        "event_id": event["event_id"],
+        "type": event["type"],
+        "ts": datetime.fromisoformat(event["ts"]),
+        "received_at": stored.received_at,
+        "session_id": event["session_id"],
+        "task_id": event.get("task_id") or "",
+        "user_hash": event.get("user_hash") or "",
+        "model_name": model.get("name", ""),
+        "model_version": model["version"],
+        "os": client.get("os") or "",
+        "shell": client.get("shell") or "",
+        "ide": client.get("ide") or "",
+        "ide_version": client.get("ide_version") or "",
+        "language": repo.get("language") or "",
+        "repo_id": repo.get("id") or "",
+        "tool": (event.get("payload") or {}).get("tool", "") if event["type"] == "tool.call" else "",
+        "payload": event.get("payload") or {},
+    }
+
+
+def _events_insert(batch: list[StoredEvent]) -> list[dict[str, Any]]:
+    """Insert events, skipping (org, event_id) pairs already stored; return the inserted rows."""
+    rows = [_event_row(s) for s in batch]
+    fields = [Event._meta.get_field(c.removesuffix("_id") if c == "org_id" else c) for c in EVENT_COLUMNS]
+    by_key = {(row["org_id"], str(row["event_id"])): row for row in rows}
+    inserted: list[dict[str, Any]] = []
+    table = Event._meta.db_table
+    for start in range(0, len(rows), INSERT_CHUNK_ROWS):
+        chunk = rows[start:start + INSERT_CHUNK_ROWS]
+        params: list[Any] = []
+        for row in chunk:
+            for column, model_field in zip(EVENT_COLUMNS, fields):
+                params.append(model_field.get_db_prep_value(row[column], connection, prepared=False))
+        placeholders = ",".join(["(" + ",".join(["%s"] * len(EVENT_COLUMNS)) + ")"] * len(chunk))
+        sql = (
+            f"INSERT INTO {table} ({','.join(EVENT_COLUMNS)}) VALUES {placeholders} "
+            f"ON CONFLICT (org_id, event_id) DO NOTHING RETURNING org_id, event_id"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            returned = cursor.fetchall()
+        for org_id, event_id in returned:
+            # PostgreSQL returns a UUID; SQLite the 32-digit hex Django stores.
+            inserted.append(by_key[(org_id, str(uuid.UUID(str(event_id))))])
+    return inserted
+
+
+def _hour(ts: datetime) -> datetime:
+    return ts.replace(minute=0, second=0, microsecond=0)
+
+
+def _rollup_key(row: dict[str, Any]) -> RollupKey:
+    return (row["org_id"], row["model_version"], _hour(row["ts"]), row["os"], row["shell"], row["ide"], row["language"], row["tool"])
+
+
+def _event_deltas(row: dict[str, Any]) -> dict[str, int]:
+    """Counter increments one stored event contributes to its rollup row."""
+    payload, kind = row["payload"], row["type"]
+    deltas = {"events": 1}
+    if kind == "suggestion.shown":
+        deltas["suggestions_shown"] = 1
+    elif kind == "suggestion.accepted":
+        deltas.update(suggestions_accepted=1, accepted_lines=payload.get("lines", 0), accepted_chars=payload.get("chars", 0))
+    elif kind == "suggestion.rejected":
+        deltas["suggestions_rejected"] = 1
+    elif kind == "tool.call":
+        deltas.update(tool_calls=1, tool_errors=int(payload["status"] == "error"))
+    elif kind == "llm.usage":
+        deltas.update(
+            llm_requests=1,
+            input_tokens=payload["input_tokens"],
+            output_tokens=payload["output_tokens"],
+            cache_tokens=payload.get("cache_read_tokens", 0) + payload.get("cache_write_tokens", 0),
+        )
+    elif kind == "feedback":
+        deltas["feedback_up" if payload["rating"] == "up" else "feedback_down"] = 1
+    elif kind == "code.retention":
+        checkpoint = retention_checkpoint(payload["elapsed_s"])
+        if checkpoint is not None:
+            label = RETENTION_LABELS[checkpoint]
+            retained, total = payload["retained_chars"], payload["total_chars"]
+            deltas.update({
+                f"retention_{label}_retained": retained,
+                f"retention_{label}_total": total,
+                f"retention_{label}_checks": 1,
+                f"retention_{label}_unchanged": int(payload["unchanged"]),
+                f"retention_{label}_mostly_unchanged": int(payload["mostly_unchanged"]),
+                f"retention_{label}_retained_sq": retained * retained,
+                f"retention_{label}_total_sq": total * total,
+                f"retention_{label}_cross": retained * total,
+            })
+    return deltas
+
+
+def _usage_tokens(payload: dict[str, Any]) -> int:
+    return payload["input_tokens"] + payload["output_tokens"] + payload.get("cache_read_tokens", 0) + payload.get("cache_write_tokens", 0)
+
+
+def _rollups_apply(rows: list[dict[str, Any]]) -> None:
+    rollups: dict[RollupKey, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    tool_errors: dict[tuple, int] = defaultdict(int)
+    minutes: dict[tuple, int] = defaultdict(int)
+    for row in rows:
+        key = _rollup_key(row)
+        for counter, delta in _event_deltas(row).items():
+            rollups[key][counter] += delta
+        if row["type"] == "tool.call" and row["payload"]["status"] == "error":
+            tool_errors[(row["org_id"], row["model_version"], key[2], row["os"], row["shell"], row["tool"], row["payload"]["error_kind"])] += 1
+        minutes[(row["org_id"], row["received_at"].replace(second=0, microsecond=0))] += 1
+    _tasks_apply(rows, rollups)
+    _counters_upsert(HourlyRollup, ("org_id", *ROLLUP_DIMENSIONS), rollups)
+    _counters_upsert(
+        ToolErrorRollup,
+        ("org_id", "model_version", "hour", "os", "shell", "tool", "error_kind"),
+        {key: {"count": n} for key, n in tool_errors.items()},
+    )
+    _counters_upsert(IngestMinute, ("org_id", "minute"), {key: {"stored": n} for key, n in minutes.items()})
+
+
+def _tasks_apply(rows: list[dict[str, Any]], rollups: dict[RollupKey, dict[str, int]]) -> None:
+    """Count each task's tokens under the rollup of its ``task.finished`` event.
+
+    Tokens may arrive before or after the finish; those arriving after go to the rollup
+    the task was counted under. A task counts as finished once, whatever is replayed.
+    """
+    tokens: dict[tuple[int, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    finishes: dict[tuple[int, str], dict[str, Any]] = {}
+    for row in rows:
+        if not row["task_id"]:
+            continue
+        task_key = (row["org_id"], row["task_id"])
+        if row["type"] == "llm.usage":
+            payload = row["payload"]
+            tokens[task_key]["input_tokens"] += payload["input_tokens"]
+            tokens[task_key]["output_tokens"] += payload["output_tokens"]
+            tokens[task_key]["cache_tokens"] += payload.get("cache_read_tokens", 0) + payload.get("cache_write_tokens", 0)
+        elif row["type"] == "task.finished":
+            finishes.setdefault(task_key, row)
+    touched = set(tokens) | set(finishes)
+    if not touched:
+        return
+    existing = _tasks_existing(touched)
+    for task_key in sorted(touched):
+        delta = tokens.get(task_key, {})
+        delta_total = sum(delta.values())
+        previous = existing.get(task_key)
+        prior_total = 0 if previous is None else previous.input_tokens + previous.output_tokens + previous.cache_tokens
+        finish = finishes.get(task_key)
+        if previous is not None and previous.finished_at is not None:
+            counters = rollups[(task_key[0], *_decode_rollup_key(previous.rollup_key))]
+            counters["finished_task_tokens"] += delta_total
+            # Keep the sum of squares exact: (a + d)^2 - a^2 = 2ad + d^2.
+            counters["finished_task_tokens_sq"] += 2 * prior_total * delta_total + delta_total * delta_total
+            finish = None
+        rollup_key = None
+        if finish is not None:
+            key = _rollup_key(finish)
+            total = prior_total + delta_total
+            counters = rollups[key]
+            counters["tasks_finished"] += 1
+            counters["tasks_succeeded"] += int(finish["payload"]["outcome"] == "success")
+            counters["finished_task_tokens"] += total
+            counters["finished_task_tokens_sq"] += total * total
+            rollup_key = _encode_rollup_key(key)
+        _task_upsert(task_key, delta, finish, rollup_key)
+
+
+def _tasks_existing(keys: Iterable[tuple[int, str]]) -> dict[tuple[int, str], Task]:
+    by_org: dict[int, list[str]] = defaultdict(list)
+    for org_id, task_id in keys:
+        by_org[org_id].append(task_id)
+    found: dict[tuple[int, str], Task] = {}
+    for org_id, task_ids in by_org.items():
+        for task in Task.objects.select_for_update().filter(org_id=org_id, task_id__in=task_ids):
+            found[(org_id, task.task_id)] = task
+    return found
+
+
+def _encode_rollup_key(key: RollupKey) -> list:
+    return [key[1], key[2].isoformat(), *key[3:]]
+
+
+def _decode_rollup_key(encoded: list) -> list:
+    return [encoded[0], datetime.fromisoformat(encoded[1]), *encoded[2:]]
+
+
+def _task_upsert(task_key: tuple[int, str], delta: dict[str, int], finish: dict | None, rollup_key: list | None) -> None:
+    org_id, task_id = task_key
+    task, _ = Task.objects.get_or_create(org_id=org_id, task_id=task_id)
+    for counter, value in delta.items():
+        setattr(task, counter, getattr(task, counter) + value)
+    if finish is not None:
+        task.finished_at = finish["ts"]
+        task.outcome = finish["payload"]["outcome"]
+        task.rollup_key = rollup_key
+    task.save()
+
+
+def _counters_upsert(model, key_columns: tuple[str, ...], counters_by_key: dict[tuple, dict[str, int]]) -> None:
+    """``INSERT .. ON CONFLICT (key) DO UPDATE SET c = c + excluded.c`` for each row, in key order.
+
+    Sorting the keys gives concurrent consumers one lock order, so they cannot deadlock.
+    """
+    if not counters_by_key:
+        return
+    table = model._meta.db_table
+    counter_columns = sorted({c for counters in counters_by_key.values() for c in counters})
+    columns = [*key_columns, *counter_columns]
+    db_fields = [model._meta.get_field(c.removesuffix("_id") if c == "org_id" else c) for c in columns]
+    keys = sorted(counters_by_key, key=lambda k: tuple(str(part) for part in k))
+    updates = ",".join(f"{c} = {table}.{c} + excluded.{c}" for c in counter_columns)
+    conflict = ",".join(key_columns)
+    for start in range(0, len(keys), INSERT_CHUNK_ROWS):
+        chunk = keys[start:start + INSERT_CHUNK_ROWS]
+        params: list[Any] = []
+        for key in chunk:
+            values = [*key, *(counters_by_key[key].get(c, 0) for c in counter_columns)]
+            params.extend(f.get_db_prep_value(v, connection, prepared=False) for f, v in zip(db_fields, values))
+        placeholders = ",".join(["(" + ",".join(["%s"] * len(columns)) + ")"] * len(chunk))
+        sql = f"INSERT INTO {table} ({','.join(columns)}) VALUES {placeholders} ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
