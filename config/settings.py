@@ -133,7 +133,7 @@ REST_FRAMEWORK = {
         "telemetry.auth.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": ["telemetry.auth.HasApiKeyOrLogin"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "telemetry.api_errors.exception_handler",
     "UNAUTHENTICATED_USER": None,

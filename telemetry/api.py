@@ -12,22 +12,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from telemetry.api_errors import error_response
-from telemetry.auth import ApiKeyAuthentication, ApiKeyRateThrottle, request_org
+from telemetry.auth import ApiKeyAuthentication, ApiKeyRateThrottle, HasApiKey, request_org
 from telemetry.bus import BusUnavailable
 from telemetry.http_body import BodyInvalid, BodyTooLarge, request_body
-from telemetry.models import ApiKey
 from telemetry.schemas import EVENT_SCHEMA
 from telemetry.selectors import metrics_summary
 from telemetry.services import events_ingest
 
 BUS_RETRY_AFTER_S = 5
-
-
-class _ApiKeyOnly(permissions.BasePermission):
-    message = "Send an API key: 'Authorization: Bearer <key>' or 'X-API-Key: <key>'."
-
-    def has_permission(self, request, view) -> bool:
-        return isinstance(request.auth, ApiKey)
 
 
 class IngestAnswerSerializer(serializers.Serializer):
@@ -46,7 +38,7 @@ class EventsIngestApi(APIView):
     """POST a batch of telemetry events (schema v1)."""
 
     authentication_classes = [ApiKeyAuthentication]
-    permission_classes = [_ApiKeyOnly]
+    permission_classes = [HasApiKey]
     throttle_classes = [ApiKeyRateThrottle]
     parser_classes: list = []  # the body is read raw: size limits and gzip come first
 

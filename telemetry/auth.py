@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from rest_framework import authentication, exceptions, throttling
+from rest_framework import authentication, exceptions, permissions, throttling
 
 from telemetry.models import ApiKey, Organization
 from telemetry.services import api_key_authenticate
@@ -62,3 +62,20 @@ class ApiKeyRateThrottle(throttling.SimpleRateThrottle):
         if isinstance(request.auth, ApiKey):
             return f"flywheel:throttle:{request.auth.prefix}"
         return None
+
+
+class HasApiKey(permissions.BasePermission):
+    message = "Send an API key: 'Authorization: Bearer <key>' or 'X-API-Key: <key>'."
+
+    def has_permission(self, request, view) -> bool:
+        return isinstance(request.auth, ApiKey)
+
+
+class HasApiKeyOrLogin(permissions.BasePermission):
+    """An API key (acting for its org) or a logged-in dashboard user."""
+
+    message = "Send an API key or log in."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return isinstance(request.auth, ApiKey) or bool(user is not None and user.is_authenticated)
