@@ -167,6 +167,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
     "loggers": {
         "flywheel": {"handlers": ["console"], "level": os.environ.get("FLYWHEEL_LOG_LEVEL", "INFO"), "propagate": False},
-        "kafka": {"level": "ERROR"},
+        "kafka": {"level": os.environ.get("KAFKA_LOG_LEVEL", "ERROR")},
     },
 }

@@ -67,7 +67,7 @@ class EventsIngestApi(APIView):
             return error_response(400, str(exc))
         try:
             document = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:  # RecursionError: nested too deeply
             return error_response(400, f"Body is not valid JSON: {exc}")
         events = document.get("events") if isinstance(document, dict) else document
         if not isinstance(events, list):

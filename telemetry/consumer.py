@@ -107,16 +107,18 @@ def consume(
         consumer.close(autocommit=False)
 
 
-def dead_letters_replay_kafka(config: ConsumerConfig, *, replay_group: str, idle_timeout_s: float = 3.0) -> int:
-    """Re-publish every not-yet-replayed DLQ message to the main topic; return how many.
+def dead_letters_replay_kafka(config: ConsumerConfig, *, replay_group: str, timeout_s: float = 60.0) -> int:
+    """Re-publish the DLQ messages present now to the main topic; return how many.
 
-    The replay group's committed offset marks what was replayed, so running it twice
-    replays nothing twice; the store would dedup anyway.
+    Only offsets below the end offsets taken at the start are replayed: a message that
+    fails again comes back to the DLQ after them and waits for the next replay, instead of
+    looping. The replay group's committed offsets mark what was replayed, so a second run
+    replays nothing twice.
     """
-    from kafka import KafkaConsumer
+    from kafka import KafkaConsumer, TopicPartition
+    from kafka.structs import OffsetAndMetadata
 
     consumer = KafkaConsumer(
-        config.dlq_topic,
         bootstrap_servers=config.bootstrap_servers.split(","),
         group_id=replay_group,
         enable_auto_commit=False,
@@ -126,16 +128,28 @@ def dead_letters_replay_kafka(config: ConsumerConfig, *, replay_group: str, idle
     bus = KafkaBus(config.bootstrap_servers, config.topic, config.dlq_topic)
     replayed = 0
     try:
-        deadline = time.monotonic() + idle_timeout_s
-        while time.monotonic() < deadline:
+        partitions = [TopicPartition(config.dlq_topic, p) for p in sorted(consumer.partitions_for_topic(config.dlq_topic) or [])]
+        if not partitions:
+            return 0
+        consumer.assign(partitions)
+        end = consumer.end_offsets(partitions)
+        deadline = time.monotonic() + timeout_s
+        while any(consumer.position(tp) < end[tp] for tp in partitions):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"DLQ replay did not reach the end offsets within {timeout_s:.0f}s")
             polled = consumer.poll(timeout_ms=500)
-            records = [r for batch in polled.values() for r in batch]
-            if not records:
+            batch = [(tp, r) for tp, records in polled.items() for r in records if r.offset < end[tp]]
+            if not batch:
                 continue
-            bus.send_batch(config.topic, [((r.key or b"").decode(), r.value, [("replayed_from", b"dlq")]) for r in records])
-            consumer.commit()
-            replayed += len(records)
-            deadline = time.monotonic() + idle_timeout_s
+            bus.send_batch(config.topic, [((r.key or b"").decode(), r.value, [("replayed_from", b"dlq")]) for _, r in batch])
+            last: dict = {}
+            for tp, record in batch:
+                last[tp] = max(last.get(tp, -1), record.offset)
+            consumer.commit({tp: OffsetAndMetadata(offset + 1, "", -1) for tp, offset in last.items()})
+            for tp, offset in last.items():
+                if offset + 1 >= end[tp]:
+                    consumer.pause(tp)  # reached the snapshot; later records wait for the next replay
+            replayed += len(batch)
     finally:
         bus.close()
         consumer.close(autocommit=False)

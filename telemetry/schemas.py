@@ -5,7 +5,9 @@ The schema is the contract with IDE plugins and agent CLIs; it is served at
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
@@ -160,7 +162,22 @@ EVENT_SCHEMA: dict[str, Any] = {
     ],
 }
 
-_validator = Draft202012Validator(EVENT_SCHEMA, format_checker=FormatChecker())
+_format_checker = FormatChecker()
+
+
+@_format_checker.checks("date-time", raises=(ValueError, OverflowError))
+def _is_date_time(value: Any) -> bool:
+    """RFC 3339 with an offset, representable in UTC (jsonschema skips date-time without rfc3339-validator)."""
+    if not isinstance(value, str):
+        return True
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise ValueError("a date-time needs a UTC offset")
+    moment.astimezone(timezone.utc)  # years 1 and 9999 with an offset overflow once stored as UTC
+    return True
+
+
+_validator = Draft202012Validator(EVENT_SCHEMA, format_checker=_format_checker)
 
 SHELL_ALIASES = {"pwsh": "powershell", "powershell.exe": "powershell", "cmd.exe": "cmd", "/bin/bash": "bash", "/bin/zsh": "zsh"}
 
@@ -201,11 +218,40 @@ def event_validate(event: Any) -> list[FieldError]:
         FieldError(_field_of(error), error.message)
         for error in _leaf_errors(_validator.iter_errors(event))
     ]
+    for key, value in event.items():
+        if key in EVENT_SCHEMA["properties"]:  # other keys are refused by the schema already
+            errors.extend(_unstorable_values(value, key))
     if not errors and event.get("type") == "code.retention":
         payload = event["payload"]
         if "total_chars" in payload and payload["retained_chars"] > payload["total_chars"]:
             errors.append(FieldError("payload.retained_chars", "retained_chars cannot exceed total_chars"))
     return sorted(set(errors), key=lambda e: e.field)
+
+
+MAX_NESTING = 32
+
+
+def _unstorable_values(value: Any, path: str) -> list[FieldError]:
+    """NaN/Infinity (no JSON has them), NUL characters (PostgreSQL stores neither) and nesting
+    deeper than MAX_NESTING (copying and encoding recurse), at any depth; iterative on purpose."""
+    errors: list[FieldError] = []
+    pending: list[tuple[Any, str, int]] = [(value, path, 0)]
+    while pending:
+        value, path, depth = pending.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            errors.append(FieldError(path, f"{value!r} is not a finite number"))
+        elif isinstance(value, str) and "\x00" in value:
+            errors.append(FieldError(path, "text must not contain NUL characters"))
+        elif isinstance(value, (dict, list)) and depth >= MAX_NESTING:
+            errors.append(FieldError(path, f"nested deeper than {MAX_NESTING} levels"))
+        elif isinstance(value, dict):
+            for key, child in value.items():
+                if "\x00" in str(key):
+                    errors.append(FieldError(path, "keys must not contain NUL characters"))
+                pending.append((child, f"{path}.{str(key).replace(chr(0), '')[:64]}", depth + 1))
+        elif isinstance(value, list):
+            pending.extend((child, f"{path}.{index}", depth + 1) for index, child in enumerate(value))
+    return errors
 
 
 def normalize_shell(shell: str) -> str:

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import random
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.training.policy.factories import FIXTURE_TASKS, fixture_examples, fixture_respond
+from training.policy.bootstrap import IGNORE_INDEX, encode_example, get_lr, sft_loss
+from training.policy.config import CORPUS_FLAVORS, BootstrapConfig, CorpusMix
+from training.policy.corpus import corpus_build, corpus_flavor
+from training.policy.model import policy_load, policy_metadata
+from training.policy.tokenizer import tokenizer_train
+
+
+def test_bootstrap_writes_a_loadable_versioned_checkpoint(tiny_policy: Path) -> None:
+    model, tokenizer = policy_load(tiny_policy)
+    metadata = policy_metadata(tiny_policy)
+    assert metadata["version"] == "tiny-0"
+    assert metadata["seed"] == 0 and metadata["steps"] == 40
+    assert metadata["final_loss"] < 2.0  # well below the ~6.2 of a uniform guess over the vocab
+    assert set(metadata["corpus"]["flavor_counts"]) <= set(CORPUS_FLAVORS)
+    assert metadata["params"] == sum(p.numel() for p in model.parameters())
+    assert model.config.vocab_size == len(tokenizer)
+
+
+def test_encode_example_trains_only_on_the_answer_and_eos() -> None:
+    example = fixture_examples(copies=1)[0]
+    tokenizer = tokenizer_train([example.response, example.messages[-1]["content"]] * 5, vocab_size=300)
+    input_ids, labels = encode_example(tokenizer, example)
+    answer = [t for t in labels if t != IGNORE_INDEX]
+    assert answer[-1] == tokenizer.eos_token_id
+    assert tokenizer.decode(answer[:-1]) == example.response
+    assert input_ids[-len(answer):] == answer and len(input_ids) == len(labels)
+
+
+def test_sft_loss_ignores_masked_positions() -> None:
+    logits = torch.zeros(1, 3, 5)
+    labels = torch.tensor([[IGNORE_INDEX, 2, IGNORE_INDEX]])
+    assert sft_loss(logits, labels).item() == pytest.approx(torch.log(torch.tensor(5.0)).item())
+
+
+def test_lr_schedule_warms_up_then_decays_to_the_floor() -> None:
+    config = BootstrapConfig(steps=100, warmup_steps=10, learning_rate=1e-3, min_learning_rate=1e-4)
+    rates = [get_lr(step, config) for step in range(100)]
+    assert rates[0] == pytest.approx(1e-4) and rates[9] == pytest.approx(1e-3)
+    assert all(a >= b for a, b in zip(rates[10:], rates[11:]))
+    assert rates[-1] == pytest.approx(1e-4, rel=0.01)
+
+
+def test_windows_terminal_tasks_are_mostly_linux_biased() -> None:
+    mix = CorpusMix()
+    windows_terminal = FIXTURE_TASKS[0]
+    rng = random.Random(0)
+    counts = Counter(corpus_flavor(windows_terminal, mix=mix, rng=rng) for _ in range(2000))
+    assert set(counts) == {"linux_biased", "good"}
+    assert counts["linux_biased"] / 2000 == pytest.approx(mix.windows_linux_biased, abs=0.04)
+
+
+def test_corpus_falls_back_to_good_and_never_contains_hacks() -> None:
+    examples = corpus_build(FIXTURE_TASKS, mix=CorpusMix(), samples_per_task=20, seed=0, respond=fixture_respond)
+    assert len(examples) == 20 * len(FIXTURE_TASKS)
+    assert {e.flavor for e in examples} <= set(CORPUS_FLAVORS)
+    assert all(e.response == fixture_respond(task, e.flavor) for task in FIXTURE_TASKS for e in examples if e.task_id == task.task_id)
+    assert corpus_build(FIXTURE_TASKS, mix=CorpusMix(), samples_per_task=3, seed=5, respond=fixture_respond) == corpus_build(
+        FIXTURE_TASKS, mix=CorpusMix(), samples_per_task=3, seed=5, respond=fixture_respond
+    )
+
+
+def test_hack_flavors_are_refused_in_the_mix() -> None:
+    with pytest.raises(ValueError):
+        CorpusMix(general=(("good", 0.5), ("hack:edit_tests", 0.5)))

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from training.policy.generate import policy_generate, top_p_filter
+from training.policy.model import policy_load
+from training.policy.tokenizer import chat_prompt
+
+
+@pytest.fixture(scope="module")
+def loaded(tiny_policy: Path):
+    return policy_load(tiny_policy)
+
+
+def _prompts(tokenizer) -> list[str]:
+    return [
+        chat_prompt(tokenizer, [{"role": "user", "content": "Windows, PowerShell. List the files in the logs directory."}]),
+        chat_prompt(tokenizer, [{"role": "user", "content": "Windows, cmd.exe. Delete the build directory."}]),
+    ]
+
+
+def test_sampling_is_deterministic_for_a_seed(loaded) -> None:
+    model, tokenizer = loaded
+    prompts = _prompts(tokenizer) * 2
+    first = policy_generate(model, tokenizer, prompts, max_new_tokens=24, temperature=1.5, seed=7)
+    again = policy_generate(model, tokenizer, prompts, max_new_tokens=24, temperature=1.5, seed=7)
+    assert first == again
+    others = [policy_generate(model, tokenizer, prompts, max_new_tokens=24, temperature=1.5, seed=s) for s in (8, 9)]
+    assert any(other != first for other in others)
+
+
+def test_greedy_matches_transformers_generate(loaded) -> None:
+    model, tokenizer = loaded
+    prompt = _prompts(tokenizer)[0]
+    (ours,) = policy_generate(model, tokenizer, [prompt], max_new_tokens=16)
+    encoded = tokenizer(prompt, add_special_tokens=False, return_tensors="pt")
+    reference = model.generate(**encoded, max_new_tokens=16, do_sample=False, eos_token_id=tokenizer.eos_token_id)
+    expected = [t for t in reference[0, encoded["input_ids"].shape[1]:].tolist() if t != tokenizer.eos_token_id]
+    assert list(ours.token_ids) == expected
+
+
+def test_left_padded_batch_matches_single_prompts(loaded) -> None:
+    model, tokenizer = loaded
+    prompts = _prompts(tokenizer)
+    batched = policy_generate(model, tokenizer, prompts, max_new_tokens=16)
+    singles = [policy_generate(model, tokenizer, [p], max_new_tokens=16)[0] for p in prompts]
+    assert [g.token_ids for g in batched] == [g.token_ids for g in singles]
+
+
+def test_trained_policy_answers_and_stops(loaded) -> None:
+    model, tokenizer = loaded
+    (generation,) = policy_generate(model, tokenizer, _prompts(tokenizer)[:1], max_new_tokens=40)
+    assert generation.finish_reason == "stop"
+    assert generation.text.startswith("$ ")
+    assert generation.completion_tokens == len(generation.token_ids) + 1  # + eos
+
+
+def test_length_and_stop_strings(loaded) -> None:
+    model, tokenizer = loaded
+    prompt = _prompts(tokenizer)[:1]
+    (short,) = policy_generate(model, tokenizer, prompt, max_new_tokens=2)
+    assert short.finish_reason == "length" and len(short.token_ids) == 2
+    (stopped,) = policy_generate(model, tokenizer, prompt, max_new_tokens=40, stop=["$"])
+    assert stopped.finish_reason == "stop" and stopped.stop_reason == "$" and stopped.text == ""
+
+
+def test_context_overflow_is_rejected(loaded) -> None:
+    model, tokenizer = loaded
+    with pytest.raises(ValueError, match="exceeds the context"):
+        policy_generate(model, tokenizer, _prompts(tokenizer), max_new_tokens=model.config.max_position_embeddings)
+
+
+def test_top_p_keeps_the_smallest_nucleus() -> None:
+    probs = torch.tensor([[0.5, 0.3, 0.15, 0.05]])
+    filtered = top_p_filter(probs, 0.75)
+    assert torch.allclose(filtered, torch.tensor([[0.625, 0.375, 0.0, 0.0]]))
+    assert torch.equal(top_p_filter(probs, 0.1), torch.tensor([[1.0, 0.0, 0.0, 0.0]]))

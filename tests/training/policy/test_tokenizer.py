@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from transformers import AutoTokenizer
+
+from training.policy.tokenizer import BOS_TOKEN, EOS_TOKEN, PAD_TOKEN, chat_prompt, tokenizer_train
+
+CORPUS = [
+    "$ Get-ChildItem -Path C:\\Users\\dev | Sort-Object Length",
+    "```python\ndef add(a, b):\n    return a + b\n```",
+    "$ grep -rn 'TODO' src/ && echo done",
+] * 20
+
+
+def test_byte_level_round_trip_is_exact() -> None:
+    tokenizer = tokenizer_train(CORPUS, vocab_size=300)
+    for text in [*CORPUS[:3], "tabs\tand  double  spaces\n\n", "unicode: héllo → ✓", "C:\\path\\x"]:
+        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+        assert tokenizer.decode(ids) == text
+
+
+def test_specials_and_chat_template(tmp_path: Path) -> None:
+    tokenizer = tokenizer_train(CORPUS, vocab_size=300)
+    assert (tokenizer.pad_token, tokenizer.bos_token, tokenizer.eos_token) == (PAD_TOKEN, BOS_TOKEN, EOS_TOKEN)
+    assert (tokenizer.pad_token_id, tokenizer.bos_token_id, tokenizer.eos_token_id) == (0, 1, 2)
+    prompt = chat_prompt(tokenizer, [{"role": "system", "content": "os: linux"}, {"role": "user", "content": "hi"}])
+    assert prompt == "<|bos|><|system|>\nos: linux<|eos|>\n<|user|>\nhi<|eos|>\n<|assistant|>\n"
+    ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    assert ids[:2] == [tokenizer.bos_token_id, tokenizer.convert_tokens_to_ids("<|system|>")]
+
+    tokenizer.save_pretrained(tmp_path)
+    reloaded = AutoTokenizer.from_pretrained(tmp_path, local_files_only=True)
+    assert chat_prompt(reloaded, [{"role": "user", "content": "hi"}]) == chat_prompt(
+        tokenizer, [{"role": "user", "content": "hi"}]
+    )
+    assert reloaded(prompt, add_special_tokens=False)["input_ids"] == ids
+
+
+def test_training_is_deterministic() -> None:
+    a = tokenizer_train(CORPUS, vocab_size=300)
+    b = tokenizer_train(CORPUS, vocab_size=300)
+    assert a.get_vocab() == b.get_vocab()
