@@ -122,7 +122,7 @@ class OtlpExportApi(APIView):
         # OTLP answers in the request's encoding whatever Accept says; never 406.
         return super().perform_content_negotiation(request, force=True)
 
-    def handle_exception(self, exc):
+    def handle_exception(self, exc) -> HttpResponse:
         """DRF's answers (401, 405, 429 ...) re-encoded as a google.rpc.Status, headers kept."""
         response = super().handle_exception(exc)
         data = getattr(response, "data", None)
@@ -130,7 +130,7 @@ class OtlpExportApi(APIView):
         headers = {name: response[name] for name in KEPT_ERROR_HEADERS if response.has_header(name)}
         return otlp_error(response.status_code, str(message or exc), request_encoding(self.request) or "json", headers=headers)
 
-    def post(self, request):
+    def post(self, request) -> HttpResponse:
         encoding = request_encoding(request)
         if encoding is None:
             return otlp_error(415, "Send OTLP as Content-Type application/x-protobuf or application/json.", "json")
@@ -165,7 +165,7 @@ _OTLP_RESPONSES = {
     200: OpenApiResponse(description="Export*ServiceResponse, in the request's encoding; partial_success names rejected records"),
     400: OpenApiResponse(description="Undecodable body (google.rpc.Status)"),
     401: OpenApiResponse(description="Missing or invalid API key (google.rpc.Status)"),
-    413: OpenApiResponse(description="Body over 5 MB (google.rpc.Status)"),
+    413: OpenApiResponse(description="Body over 5 MB, or an export mapping to over TELEMETRY_OTLP_MAX_EVENTS events (google.rpc.Status)"),
     415: OpenApiResponse(description="Content-Type neither application/x-protobuf nor application/json"),
     429: OpenApiResponse(description="Over the per-key rate; see Retry-After"),
     503: OpenApiResponse(description="The event bus did not acknowledge; retry after Retry-After"),
@@ -180,7 +180,7 @@ class OtlpLogsApi(OtlpExportApi):
     @extend_schema(request={"application/x-protobuf": OpenApiTypes.BINARY, "application/json": OpenApiTypes.OBJECT}, responses=_OTLP_RESPONSES, description=(
         "An ExportLogsServiceRequest (OTLP/HTTP, protobuf or JSON, gzip accepted). See telemetry/otlp.py for the mapping."
     ))
-    def post(self, request):
+    def post(self, request) -> HttpResponse:
         return super().post(request)
 
 
@@ -192,5 +192,5 @@ class OtlpMetricsApi(OtlpExportApi):
     @extend_schema(request={"application/x-protobuf": OpenApiTypes.BINARY, "application/json": OpenApiTypes.OBJECT}, responses=_OTLP_RESPONSES, description=(
         "An ExportMetricsServiceRequest (OTLP/HTTP, protobuf or JSON, gzip accepted). See telemetry/otlp.py for the mapping."
     ))
-    def post(self, request):
+    def post(self, request) -> HttpResponse:
         return super().post(request)

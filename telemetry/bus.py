@@ -19,7 +19,8 @@ from telemetry.store import DeadLetterItem, messages_store
 
 logger = logging.getLogger("flywheel.telemetry.bus")
 
-PUBLISH_TIMEOUT_S = 30.0
+# An HTTP client waits for the ack, so a broker outage becomes a 503 within this bound.
+PUBLISH_TIMEOUT_S = 20.0
 
 
 class BusUnavailable(RuntimeError):
@@ -65,7 +66,8 @@ def kafka_producer(bootstrap_servers: str):
         max_request_size=8 * 1024 * 1024,
         retries=5,
         retry_backoff_ms=200,
-        request_timeout_ms=10_000,
+        request_timeout_ms=5_000,
+        delivery_timeout_ms=int(PUBLISH_TIMEOUT_S * 1000) - 5_000,
         max_block_ms=10_000,
         enable_idempotence=True,
         client_id="flywheel-ingest",

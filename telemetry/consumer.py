@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from django import db
 
-from telemetry.bus import KafkaBus
+from telemetry.bus import BusUnavailable, KafkaBus
 from telemetry.store import StoreResult, messages_store
 
 logger = logging.getLogger("flywheel.telemetry.consumer")
@@ -69,6 +69,20 @@ def batch_store_with_retry(messages: list[tuple[str, bytes]], *, config: Consume
             wait = min(wait * 2, config.db_retry_max_s)
 
 
+def dead_letters_send_with_retry(bus: KafkaBus, result: StoreResult, *, config: ConsumerConfig, stop: threading.Event) -> bool:
+    """Write the batch's dead letters before its offsets are committed; False if stopped first."""
+    wait = config.db_retry_initial_s
+    while True:
+        try:
+            bus.dead_letter(result.dead_letters)
+            return True
+        except BusUnavailable as exc:
+            logger.warning("dead-letter topic unavailable (%s); retrying in %.1fs", exc, wait)
+            if stop.wait(wait):
+                return False
+            wait = min(wait * 2, config.db_retry_max_s)
+
+
 def consume(
     config: ConsumerConfig,
     *,
@@ -76,7 +90,7 @@ def consume(
     on_batch: Callable[[StoreResult], None] | None = None,
 ) -> None:
     """Poll, store, dead-letter, commit; until ``stop`` is set. Finishes the batch in hand."""
-    from kafka.errors import CommitFailedError
+    from kafka.errors import CommitFailedError, KafkaError
 
     consumer = kafka_consumer(config)
     dead_letters = KafkaBus(config.bootstrap_servers, config.topic, config.dlq_topic)
@@ -93,13 +107,14 @@ def consume(
             result = batch_store_with_retry(messages, config=config, stop=stop)
             if result is None:
                 break  # stopping while the database is away: leave the batch uncommitted
-            if result.dead_letters:
-                dead_letters.dead_letter(result.dead_letters)
+            if result.dead_letters and not dead_letters_send_with_retry(dead_letters, result, config=config, stop=stop):
+                break  # stopping while the broker is away: the batch stays uncommitted
             try:
                 consumer.commit()
-            except CommitFailedError:
-                # A rebalance took the partitions; their new owner redelivers, the store dedups.
-                logger.warning("offset commit failed after a rebalance; the batch will be redelivered")
+            except (CommitFailedError, KafkaError) as exc:
+                # A rebalance or a broker outage: the batch is stored but its offsets are not;
+                # whoever polls these partitions next redelivers it and the store dedups.
+                logger.warning("offset commit failed (%s); the batch will be redelivered", exc)
             if on_batch is not None:
                 on_batch(result)
     finally:

@@ -122,6 +122,7 @@ import binascii
 import hashlib
 import json
 import math
+import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -193,26 +194,34 @@ def _decode(body: bytes, encoding: Encoding, message: Message):
             document = json.loads(body)
             if not isinstance(document, dict):
                 raise DecodeFailed("the OTLP/JSON body must be a JSON object")
-            json_format.ParseDict(_ids_hex_to_base64(document), message, ignore_unknown_fields=True)
+            json_format.ParseDict(_json_prepared(document), message, ignore_unknown_fields=True)
     except DecodeFailed:
         raise
-    except (DecodeError, json_format.ParseError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DecodeFailed(f"not a valid {type(message).DESCRIPTOR.name} ({encoding}): {exc}") from exc
-    except (RecursionError, ValueError, TypeError, AttributeError) as exc:
-        # json_format raises these for some malformed values (e.g. a number where a message belongs).
+    except (DecodeError, json_format.ParseError, RecursionError, ValueError, TypeError, AttributeError) as exc:
+        # ValueError covers bad UTF-8 and bad JSON; json_format also raises TypeError/AttributeError
+        # for some malformed values (a number where a message belongs), RecursionError for deep nesting.
         raise DecodeFailed(f"not a valid {type(message).DESCRIPTOR.name} ({encoding}): {type(exc).__name__}: {exc}") from exc
     return message
 
 
 _ID_KEYS = frozenset({"traceId", "spanId", "trace_id", "span_id"})
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _ids_hex_to_base64(value: Any) -> Any:
-    """OTLP/JSON writes trace/span ids as hex; protobuf JSON expects base64 for bytes fields."""
+def _json_prepared(value: Any) -> Any:
+    """OTLP/JSON as protobuf's JSON parser takes it: trace/span ids from hex to base64.
+
+    Also refuses lone UTF-16 surrogates (JSON can escape them; protobuf strings are UTF-8),
+    which the upb parser would otherwise answer with a SystemError.
+    """
+    if isinstance(value, str):
+        if _LONE_SURROGATE.search(value):
+            raise DecodeFailed("a JSON string holds a lone UTF-16 surrogate: not valid Unicode")
+        return value
     if isinstance(value, dict):
-        return {k: (_hex_id(v) if k in _ID_KEYS else _ids_hex_to_base64(v)) for k, v in value.items()}
+        return {_json_prepared(k): (_hex_id(v) if k in _ID_KEYS else _json_prepared(v)) for k, v in value.items()}
     if isinstance(value, list):
-        return [_ids_hex_to_base64(v) for v in value]
+        return [_json_prepared(v) for v in value]
     return value
 
 
@@ -349,9 +358,7 @@ def _digest(*parts: Any) -> str:
 
 def _count(value: Any) -> Any:
     """An integer count from int/float/str attributes; other values pass through for the schema to name."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int):
+    if isinstance(value, int):  # bools too: the schema then says they are not integers
         return value
     if isinstance(value, float):
         if not math.isfinite(value):
@@ -363,6 +370,7 @@ def _count(value: Any) -> Any:
 
 
 def _number(value: Any) -> Any:
+    """A number from float/int/str attributes; NaN and infinities make the record invalid."""
     if isinstance(value, float) and not math.isfinite(value):
         raise RecordInvalid(f"non-finite number {value!r}")
     if isinstance(value, str):
@@ -429,7 +437,12 @@ class Draft:
 
 @dataclass(frozen=True)
 class MappingOptions:
+    """Deployment choices of the mapping (settings TELEMETRY_OTLP_* in the Django adapter)."""
+
+    # Map vendor metrics that duplicate vendor log events (edit decisions, diff line counts):
+    # for deployments whose clients export metrics but not logs. Off: the logs are the source.
     facts_from_metrics: bool = False
+    # elapsed_s of a code.retention drawn from diff statistics without an elapsed_s attribute.
     default_retention_elapsed_s: float = 0.0
 
 
@@ -467,7 +480,7 @@ class MappingResult:
             self.owners.append(owner)
 
     def error_message(self, *, unit: str) -> str:
-        """An English summary of the rejections, shortest first-errors-first, bounded in size."""
+        """An English summary for partial_success: how many were rejected, then why, bounded in size."""
         if not self.rejected:
             return ""
         text = f"{self.rejected} {unit}{'' if self.rejected == 1 else 's'} rejected. " + "; ".join(self.errors)

@@ -6,8 +6,10 @@ The schema is the contract with IDE plugins and agent CLIs; it is served at
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from collections.abc import Callable
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
@@ -179,6 +181,122 @@ def _is_date_time(value: Any) -> bool:
 
 _validator = Draft202012Validator(EVENT_SCHEMA, format_checker=_format_checker)
 
+
+class _Unsupported(Exception):
+    pass
+
+
+_ANNOTATIONS = frozenset({"$schema", "$id", "$comment", "title", "description", "examples", "default"})
+
+
+def _compiled(schema: dict[str, Any]) -> Callable[[Any], bool]:
+    """An exact predicate "valid under ``schema``", for the keywords this schema uses.
+
+    Each keyword mirrors jsonschema's own rule (the type and format checks are jsonschema's),
+    so the predicate agrees with the validator on every instance, valid or not; it is a
+    fast path only, errors are still reported by jsonschema. Any other keyword raises
+    ``_Unsupported`` and the fast path is then not used at all.
+    """
+    is_type = Draft202012Validator.TYPE_CHECKER.is_type
+    checks: list[Callable[[Any], bool]] = []
+    for keyword, value in schema.items():
+        if keyword in _ANNOTATIONS or keyword in ("then", "else"):
+            continue
+        if keyword == "type" and value in ("object", "string"):
+            cls = dict if value == "object" else str  # jsonschema's own test for these two types
+            checks.append(lambda x, cls=cls: isinstance(x, cls))
+        elif keyword == "type" and isinstance(value, str):
+            checks.append(lambda x, kind=value: is_type(x, kind))
+        elif keyword in ("enum", "const"):
+            options = value if keyword == "enum" else [value]
+            if not all(isinstance(option, str) for option in options):
+                raise _Unsupported(keyword)
+            allowed = frozenset(options)
+            checks.append(lambda x, allowed=allowed: isinstance(x, str) and x in allowed)
+        elif keyword == "minLength":
+            checks.append(lambda x, n=value: not (isinstance(x, str) and len(x) < n))
+        elif keyword == "maxLength":
+            checks.append(lambda x, n=value: not (isinstance(x, str) and len(x) > n))
+        elif keyword == "minimum":
+            checks.append(lambda x, n=value: not (is_type(x, "number") and x < n))
+        elif keyword == "maximum":
+            checks.append(lambda x, n=value: not (is_type(x, "number") and x > n))
+        elif keyword == "format":
+            checks.append(lambda x, name=value: _format_checker.conforms(x, name))
+        elif keyword == "required":
+            names = tuple(value)
+            checks.append(lambda x, names=names: not isinstance(x, dict) or all(name in x for name in names))
+        elif keyword == "properties":
+            subs = tuple((name, _compiled(sub)) for name, sub in value.items())
+
+            def properties(x, subs=subs) -> bool:
+                if isinstance(x, dict):
+                    for name, check in subs:
+                        if name in x and not check(x[name]):
+                            return False
+                return True
+
+            checks.append(properties)
+        elif keyword == "additionalProperties" and value is False and "patternProperties" not in schema:
+            allowed = frozenset(schema.get("properties", {}))
+            checks.append(lambda x, allowed=allowed: not isinstance(x, dict) or x.keys() <= allowed)
+        elif keyword == "allOf":
+            subs = tuple(_compiled(sub) for sub in value)
+            checks.append(lambda x, subs=subs: all(check(x) for check in subs))
+        elif keyword == "oneOf":
+            subs = tuple(_compiled(sub) for sub in value)
+            checks.append(lambda x, subs=subs: sum(1 for check in subs if check(x)) == 1)
+        elif keyword == "not":
+            sub = _compiled(value)
+            checks.append(lambda x, sub=sub: not sub(x))
+        elif keyword == "if":
+            condition = _compiled(value)
+            then = _compiled(schema["then"]) if "then" in schema else (lambda x: True)
+            otherwise = _compiled(schema["else"]) if "else" in schema else (lambda x: True)
+            checks.append(lambda x, c=condition, t=then, o=otherwise: t(x) if c(x) else o(x))
+        else:
+            raise _Unsupported(keyword)
+    if len(checks) == 1:
+        return checks[0]
+    checks_ = tuple(checks)
+
+    def valid(x) -> bool:
+        for check in checks_:
+            if not check(x):
+                return False
+        return True
+
+    return valid
+
+
+def _fast_path() -> Callable[[Any], bool] | None:
+    """Per event type, the predicate of the schema with only that type's payload rule.
+
+    The schema's ``allOf`` of ``if type == T then payload matches P(T)`` holds exactly when
+    the payload rule of the event's own type holds; checking only that one skips the other
+    seven conditions. An event whose type is not a known string goes to jsonschema.
+    """
+    try:
+        base = {k: v for k, v in EVENT_SCHEMA.items() if k != "allOf"}
+        by_type = {}
+        for rule in EVENT_SCHEMA["allOf"]:
+            event_type = rule["if"]["properties"]["type"]["const"]
+            if set(rule) != {"if", "then"} or rule["if"] != {"properties": {"type": {"const": event_type}}, "required": ["type"]}:
+                raise _Unsupported("allOf")
+            by_type[event_type] = _compiled({**base, "allOf": [rule["then"]]})
+    except (_Unsupported, KeyError, TypeError):
+        return None
+
+    def valid(event: dict[str, Any]) -> bool:
+        event_type = event.get("type")
+        check = by_type.get(event_type) if isinstance(event_type, str) else None
+        return check is not None and check(event)
+
+    return valid
+
+
+_fast_valid = _fast_path()
+
 SHELL_ALIASES = {"pwsh": "powershell", "powershell.exe": "powershell", "cmd.exe": "cmd", "/bin/bash": "bash", "/bin/zsh": "zsh"}
 
 
@@ -214,10 +332,13 @@ def event_validate(event: Any) -> list[FieldError]:
     """Return the field errors of one raw event; an empty list means it is valid."""
     if not isinstance(event, dict):
         return [FieldError("(event)", "each event must be a JSON object")]
-    errors = [
-        FieldError(_field_of(error), error.message)
-        for error in _leaf_errors(_validator.iter_errors(event))
-    ]
+    if _fast_valid is not None and _fast_valid(event):
+        errors = []  # jsonschema would find none; it is only asked when there are some to report
+    else:
+        errors = [
+            FieldError(_field_of(error), error.message)
+            for error in _leaf_errors(_validator.iter_errors(event))
+        ]
     for key, value in event.items():
         if key in EVENT_SCHEMA["properties"]:  # other keys are refused by the schema already
             errors.extend(_unstorable_values(value, key))
@@ -229,26 +350,28 @@ def event_validate(event: Any) -> list[FieldError]:
 
 
 MAX_NESTING = 32
+# NUL: PostgreSQL stores none; lone UTF-16 surrogates (JSON may escape them): no UTF-8 encodes them.
+_UNSTORABLE_CHARS = re.compile("[\x00\ud800-\udfff]")
 
 
 def _unstorable_values(value: Any, path: str) -> list[FieldError]:
-    """NaN/Infinity (no JSON has them), NUL characters (PostgreSQL stores neither) and nesting
-    deeper than MAX_NESTING (copying and encoding recurse), at any depth; iterative on purpose."""
+    """NaN/Infinity (no JSON has them), NUL characters and lone surrogates (no database stores
+    them) and nesting deeper than MAX_NESTING (copying and encoding recurse), at any depth."""
     errors: list[FieldError] = []
     pending: list[tuple[Any, str, int]] = [(value, path, 0)]
     while pending:
         value, path, depth = pending.pop()
         if isinstance(value, float) and not math.isfinite(value):
             errors.append(FieldError(path, f"{value!r} is not a finite number"))
-        elif isinstance(value, str) and "\x00" in value:
-            errors.append(FieldError(path, "text must not contain NUL characters"))
+        elif isinstance(value, str) and _UNSTORABLE_CHARS.search(value):
+            errors.append(FieldError(path, "text must not contain NUL characters or lone surrogates"))
         elif isinstance(value, (dict, list)) and depth >= MAX_NESTING:
             errors.append(FieldError(path, f"nested deeper than {MAX_NESTING} levels"))
         elif isinstance(value, dict):
             for key, child in value.items():
-                if "\x00" in str(key):
-                    errors.append(FieldError(path, "keys must not contain NUL characters"))
-                pending.append((child, f"{path}.{str(key).replace(chr(0), '')[:64]}", depth + 1))
+                if _UNSTORABLE_CHARS.search(str(key)):
+                    errors.append(FieldError(path, "keys must not contain NUL characters or lone surrogates"))
+                pending.append((child, f"{path}.{_UNSTORABLE_CHARS.sub('', str(key))[:64]}", depth + 1))
         elif isinstance(value, list):
             pending.extend((child, f"{path}.{index}", depth + 1) for index, child in enumerate(value))
     return errors

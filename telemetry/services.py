@@ -1,7 +1,6 @@
 """Telemetry writes: organizations, API keys, ingestion and dead-letter replay."""
 from __future__ import annotations
 
-import copy
 import hashlib
 import hmac
 import secrets
@@ -91,7 +90,11 @@ def event_normalize(*, org: Organization, event: dict[str, Any]) -> dict[str, An
     Retention from content is computed here, so that the content itself can be dropped
     before anything is published or stored when the org does not capture it.
     """
-    event = copy.deepcopy(event)
+    # Copy only what is changed below (top level, client, payload): deepcopy cost more than the rest.
+    event = dict(event)
+    if isinstance(event.get("client"), dict):
+        event["client"] = dict(event["client"])
+    event["payload"] = dict(event["payload"])
     user = event.pop("user", None)
     if user:
         event["user_hash"] = hash_user(salt=org.user_salt, user=user)
@@ -122,6 +125,18 @@ def _rejection_reason(errors: list) -> str:
     return "invalid_" + errors[0].field.split(".")[0].strip("()")
 
 
+def _echoable_event_id(raw: Any) -> str | None:
+    """The refused event's event_id, when it can be echoed back (a short, UTF-8-encodable string)."""
+    event_id = raw.get("event_id") if isinstance(raw, dict) else None
+    if not isinstance(event_id, str) or len(event_id) > 128:
+        return None
+    try:
+        event_id.encode("utf-8")  # a lone surrogate (JSON can escape one) would break the answer
+    except UnicodeEncodeError:
+        return None
+    return event_id
+
+
 def events_ingest(*, org: Organization, events: list[Any], received_at: datetime | None = None) -> IngestResult:
     """Validate, normalize and publish a batch; return what was accepted and why the rest was not.
 
@@ -136,7 +151,7 @@ def events_ingest(*, org: Organization, events: list[Any], received_at: datetime
     for index, raw in enumerate(events):
         errors = event_validate(raw)
         if errors:
-            event_id = raw.get("event_id") if isinstance(raw, dict) and isinstance(raw.get("event_id"), str) else None
+            event_id = _echoable_event_id(raw)
             result.rejected.append({"index": index, "event_id": event_id, "errors": [e.as_dict() for e in errors]})
             reason = _rejection_reason(errors)
             reasons[reason] = reasons.get(reason, 0) + 1

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 
 from telemetry.messages import MessageDecodeError, StoredEvent, message_decode
 from telemetry.metrics import retention_checkpoint
@@ -43,6 +43,17 @@ INSERT_CHUNK_ROWS = 500
 RollupKey = tuple  # (org_id, model_version, hour, os, shell, ide, language, tool)
 
 
+def _rows_source(db, fields: Sequence[Any], rows: list[list[Any]]) -> tuple[str, list[Any]]:
+    """Prepared rows as the source of an INSERT: ``VALUES (..), (..)``, or on PostgreSQL one
+    array per column through ``unnest``, a short statement (psycopg parses a long one anew on
+    every execution, which cost more than the database's own work)."""
+    if db.vendor == "postgresql":
+        casts = ",".join(f"%s::{f.db_type(db)}[]" for f in fields)
+        return f"SELECT * FROM unnest({casts})", [list(column) for column in zip(*rows)]
+    placeholders = ",".join(["(" + ",".join(["%s"] * len(fields)) + ")"] * len(rows))
+    return f"VALUES {placeholders}", [value for row in rows for value in row]
+
+
 @dataclass(frozen=True)
 class DeadLetterItem:
     key: str
@@ -59,11 +70,34 @@ class StoreResult:
 
 
 def messages_store(*, messages: Sequence[tuple[str, bytes]]) -> StoreResult:
-    """Store (key, value) messages exactly once; undecodable ones come back as dead letters.
+    """Store (key, value) messages exactly once; the ones that can't be stored come back as dead letters.
+
+    A batch that fails for a reason other than the database being away is split in halves
+    and retried, so one poison message is isolated (dead-lettered as ``store_failed``)
+    instead of blocking its partition forever.
 
     Raises django.db.OperationalError/InterfaceError when the database is away: the caller
     must then retry the same batch (nothing of it was committed).
     """
+    try:
+        return _batch_store(messages)
+    except (OperationalError, InterfaceError):
+        raise
+    except (DatabaseError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        if len(messages) == 1:
+            key, value = messages[0]
+            logger.warning("dead-lettering a message that cannot be stored: %r", exc)
+            return StoreResult(dead_letters=[DeadLetterItem(key, value, "store_failed", f"{type(exc).__name__}: {exc}")])
+        middle = len(messages) // 2
+        first, second = messages_store(messages=messages[:middle]), messages_store(messages=messages[middle:])
+        return StoreResult(
+            inserted=first.inserted + second.inserted,
+            duplicates=first.duplicates + second.duplicates,
+            dead_letters=first.dead_letters + second.dead_letters,
+        )
+
+
+def _batch_store(messages: Sequence[tuple[str, bytes]]) -> StoreResult:
     result = StoreResult()
     decoded: list[StoredEvent] = []
     for key, value in messages:
@@ -122,18 +156,19 @@ def _events_insert(batch: list[StoredEvent]) -> list[dict[str, Any]]:
     by_key = {(row["org_id"], str(row["event_id"])): row for row in rows}
     inserted: list[dict[str, Any]] = []
     table = Event._meta.db_table
+    db = transaction.get_connection()
     for start in range(0, len(rows), INSERT_CHUNK_ROWS):
         chunk = rows[start:start + INSERT_CHUNK_ROWS]
-        params: list[Any] = []
-        for row in chunk:
-            for column, model_field in zip(EVENT_COLUMNS, fields):
-                params.append(model_field.get_db_prep_value(row[column], connection, prepared=False))
-        placeholders = ",".join(["(" + ",".join(["%s"] * len(EVENT_COLUMNS)) + ")"] * len(chunk))
+        prepared = [
+            [model_field.get_db_prep_value(row[column], db, prepared=False) for column, model_field in zip(EVENT_COLUMNS, fields)]
+            for row in chunk
+        ]
+        source, params = _rows_source(db, fields, prepared)
         sql = (
-            f"INSERT INTO {table} ({','.join(EVENT_COLUMNS)}) VALUES {placeholders} "
+            f"INSERT INTO {table} ({','.join(EVENT_COLUMNS)}) {source} "
             f"ON CONFLICT (org_id, event_id) DO NOTHING RETURNING org_id, event_id"
         )
-        with connection.cursor() as cursor:
+        with db.cursor() as cursor:
             cursor.execute(sql, params)
             returned = cursor.fetchall()
         for org_id, event_id in returned:
@@ -237,6 +272,7 @@ def _tasks_apply(rows: list[dict[str, Any]], rollups: dict[RollupKey, dict[str, 
     if not touched:
         return
     existing = _tasks_existing(touched)
+    updates: list[tuple[tuple[int, str], dict[str, int], dict | None, list | None]] = []
     for task_key in sorted(touched):
         delta = tokens.get(task_key, {})
         delta_total = sum(delta.values())
@@ -259,7 +295,8 @@ def _tasks_apply(rows: list[dict[str, Any]], rollups: dict[RollupKey, dict[str, 
             counters["finished_task_tokens"] += total
             counters["finished_task_tokens_sq"] += total * total
             rollup_key = _encode_rollup_key(key)
-        _task_upsert(task_key, delta, finish, rollup_key)
+        updates.append((task_key, delta, finish, rollup_key))
+    _tasks_upsert(updates)
 
 
 def _tasks_existing(keys: Iterable[tuple[int, str]]) -> dict[tuple[int, str], Task]:
@@ -281,16 +318,46 @@ def _decode_rollup_key(encoded: list) -> list:
     return [encoded[0], datetime.fromisoformat(encoded[1]), *encoded[2:]]
 
 
-def _task_upsert(task_key: tuple[int, str], delta: dict[str, int], finish: dict | None, rollup_key: list | None) -> None:
-    org_id, task_id = task_key
-    task, _ = Task.objects.get_or_create(org_id=org_id, task_id=task_id)
-    for counter, value in delta.items():
-        setattr(task, counter, getattr(task, counter) + value)
-    if finish is not None:
-        task.finished_at = finish["ts"]
-        task.outcome = finish["payload"]["outcome"]
-        task.rollup_key = rollup_key
-    task.save()
+TASK_COUNTERS = ("input_tokens", "output_tokens", "cache_tokens")
+
+
+def _tasks_upsert(updates: list[tuple[tuple[int, str], dict[str, int], dict | None, list | None]]) -> None:
+    """Add token deltas to tasks and record first finishes: one ``INSERT .. ON CONFLICT`` per chunk.
+
+    ``updates`` are (task key, token deltas, finish row or None, encoded rollup key or None),
+    in task key order (one lock order for concurrent consumers). A task already finished
+    keeps its finish, outcome and rollup key.
+    """
+    if not updates:
+        return
+    table = Task._meta.db_table
+    columns = ("org_id", "task_id", *TASK_COUNTERS, "finished_at", "outcome", "rollup_key")
+    db_fields = [Task._meta.get_field(c.removesuffix("_id") if c == "org_id" else c) for c in columns]
+    unfinished = f"{table}.finished_at IS NULL"
+    sets = [f"{c} = {table}.{c} + excluded.{c}" for c in TASK_COUNTERS] + [
+        f"finished_at = COALESCE({table}.finished_at, excluded.finished_at)",
+        f"outcome = CASE WHEN {unfinished} THEN excluded.outcome ELSE {table}.outcome END",
+        f"rollup_key = CASE WHEN {unfinished} THEN excluded.rollup_key ELSE {table}.rollup_key END",
+    ]
+    db = transaction.get_connection()
+    for start in range(0, len(updates), INSERT_CHUNK_ROWS):
+        chunk = updates[start:start + INSERT_CHUNK_ROWS]
+        prepared = []
+        for (org_id, task_id), delta, finish, rollup_key in chunk:
+            values = [
+                org_id, task_id, *(delta.get(c, 0) for c in TASK_COUNTERS),
+                finish["ts"] if finish is not None else None,
+                finish["payload"]["outcome"] if finish is not None else "",
+                rollup_key if finish is not None else None,
+            ]
+            prepared.append([f.get_db_prep_save(v, db) for f, v in zip(db_fields, values)])
+        source, params = _rows_source(db, db_fields, prepared)
+        sql = (
+            f"INSERT INTO {table} ({','.join(columns)}) {source} "
+            f"ON CONFLICT (org_id, task_id) DO UPDATE SET {','.join(sets)}"
+        )
+        with db.cursor() as cursor:
+            cursor.execute(sql, params)
 
 
 def _counters_upsert(model, key_columns: tuple[str, ...], counters_by_key: dict[tuple, dict[str, int]]) -> None:
@@ -307,13 +374,14 @@ def _counters_upsert(model, key_columns: tuple[str, ...], counters_by_key: dict[
     keys = sorted(counters_by_key, key=lambda k: tuple(str(part) for part in k))
     updates = ",".join(f"{c} = {table}.{c} + excluded.{c}" for c in counter_columns)
     conflict = ",".join(key_columns)
+    db = transaction.get_connection()
     for start in range(0, len(keys), INSERT_CHUNK_ROWS):
         chunk = keys[start:start + INSERT_CHUNK_ROWS]
-        params: list[Any] = []
-        for key in chunk:
-            values = [*key, *(counters_by_key[key].get(c, 0) for c in counter_columns)]
-            params.extend(f.get_db_prep_value(v, connection, prepared=False) for f, v in zip(db_fields, values))
-        placeholders = ",".join(["(" + ",".join(["%s"] * len(columns)) + ")"] * len(chunk))
-        sql = f"INSERT INTO {table} ({','.join(columns)}) VALUES {placeholders} ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
-        with connection.cursor() as cursor:
+        prepared = [
+            [f.get_db_prep_value(v, db, prepared=False) for f, v in zip(db_fields, [*key, *(counters_by_key[key].get(c, 0) for c in counter_columns)])]
+            for key in chunk
+        ]
+        source, params = _rows_source(db, db_fields, prepared)
+        sql = f"INSERT INTO {table} ({','.join(columns)}) {source} ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
+        with db.cursor() as cursor:
             cursor.execute(sql, params)

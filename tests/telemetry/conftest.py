@@ -30,13 +30,14 @@ def service(action: str, name: str) -> None:
     subprocess.run([str(REPO / "scripts" / "services.sh"), action, name], check=True, capture_output=True, timeout=300)
 
 
-def wait_until(predicate: Callable[[], bool], *, timeout: float, message: str, interval: float = 0.2) -> None:
+def wait_until(predicate: Callable[[], bool], *, timeout: float, message: str | Callable[[], str], interval: float = 0.2) -> None:
+    """Poll ``predicate``; on timeout fail with ``message`` (a callable is evaluated then)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f}s: {message}")
+    raise AssertionError(f"timed out after {timeout:.0f}s: {message() if callable(message) else message}")
 
 
 @pytest.fixture

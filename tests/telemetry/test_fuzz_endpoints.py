@@ -66,9 +66,11 @@ scalars = (
     | st.integers(min_value=-(2**70), max_value=2**70)
     | st.floats(allow_nan=True, allow_infinity=True)
     | st.text(max_size=40)
+    | st.text(alphabet=st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF, blacklist_categories=()), min_size=1, max_size=2)  # lone surrogates
     | st.sampled_from(["", "\x00", "NaN", "2026-11-20T10:15:00Z", "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "é\u202e\U0001f600"])
 )
-json_values = st.recursive(scalars, lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4), max_leaves=12)
+keys = st.text(max_size=12) | st.sampled_from(["event_id", "type", "ts", "payload", "model", "\ud800"])
+json_values = st.recursive(scalars, lambda children: st.lists(children, max_size=4) | st.dictionaries(keys, children, max_size=4), max_leaves=12)
 junk = (
     json_values
     | st.integers(min_value=0, max_value=22).map(lambda n: "x" * (2**n))  # up to 4 MiB: huge, still under the body limit
@@ -99,7 +101,7 @@ def _mutate(event: dict[str, Any], data: st.DataObject) -> dict[str, Any]:
             parent.pop(path[-1], None)
         elif action == "replace":
             value = data.draw(junk, label="value")
-            parent[path[-1]] = value[:5_000_000] if isinstance(value, str) else value
+            parent[path[-1]] = value
         else:
             parent[data.draw(st.text(max_size=10), label="new key")] = data.draw(json_values, label="new value")
     return event
@@ -448,3 +450,22 @@ def test_deeply_nested_json_is_not_5xx(client, path):
     deep_but_parseable["payload"]["extra"] = nested
     if path == "/api/v1/events":
         assert_events_answer(client.post(path, data=json.dumps({"events": [deep_but_parseable]}), content_type="application/json"))
+
+
+def test_lone_surrogates_in_events_are_not_5xx(client):
+    """JSON may escape a lone UTF-16 surrogate (\\ud800); no database can store one."""
+    event = make_event("tool.call")
+    for escaped in ('"sess-\\ud800"', '"sess-\\udfff-\\u0000"'):
+        body = json.dumps({"events": [event]}).replace('"sess-1"', escaped)
+        response = client.post("/api/v1/events", data=body, content_type="application/json")
+        assert_events_answer(response)
+        assert response.json()["rejected"][0]["errors"][0]["field"] == "session_id"
+    nested = json.dumps({"events": [event]}).replace('"python"', '{"\\ud83d": "x"}')  # repo.language as an object
+    assert_events_answer(client.post("/api/v1/events", data=nested, content_type="application/json"))
+
+
+def test_lone_surrogates_echoed_back_are_not_5xx(client):
+    """A refused event's event_id is echoed in the answer, which must still encode."""
+    body = json.dumps({"events": [make_event("tool.call", event_id="x")]}).replace('"event_id": "x"', '"event_id": "\\ud800"')
+    response = client.post("/api/v1/events", data=body, content_type="application/json")
+    assert_events_answer(response)

@@ -37,7 +37,7 @@ def test_events_flow_from_http_through_kafka_into_postgres(org, consumer):
     for start in range(0, len(events), 500):
         response = post(api, events[start:start + 500])
         assert response.status_code == 202, response.content
-    wait_until(lambda: Event.objects.count() == len(events), timeout=60, message=f"{len(events)} events stored\n{consumer.log()}")
+    wait_until(lambda: Event.objects.count() == len(events), timeout=60, message=lambda: f"{len(events)} events stored\n{consumer.log()}")
     truth = ground_truth(events)
     for row in metrics_summary(org=org):
         expected = truth[row["model_version"]]

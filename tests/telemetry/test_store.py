@@ -127,3 +127,17 @@ def test_poison_messages_are_dead_lettered_and_replayable(org):
     assert dead_letters_replay() == 2
     assert Event.objects.count() == 2
     assert DeadLetter.objects.filter(replayed_at__isnull=True).count() == 1  # the undecodable one, again
+
+
+def test_a_message_that_fails_to_store_is_isolated_not_fatal(org):
+    now = datetime.now(timezone.utc)
+    good = [message_encode(org_id=org.id, received_at=now, event=make_event()) for _ in range(6)]
+    # Decodes, but was never normalized: the retention counters it needs are missing.
+    raw_retention = make_event("code.retention")
+    poison = message_encode(org_id=org.id, received_at=now, event=raw_retention)
+    messages = [(m.key, m.value) for m in good[:3]] + [(poison.key, poison.value)] + [(m.key, m.value) for m in good[3:]]
+    result = messages_store(messages=messages)
+    assert result.inserted == 6
+    assert [d.reason for d in result.dead_letters] == ["store_failed"]
+    assert "KeyError" in result.dead_letters[0].detail
+    assert Event.objects.count() == 6

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import random
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import torch
 from tests.training.policy.factories import FIXTURE_TASKS, fixture_examples, fixture_respond
 from training.policy.bootstrap import IGNORE_INDEX, encode_example, get_lr, sft_loss
 from training.policy.config import CORPUS_FLAVORS, BootstrapConfig, CorpusMix
-from training.policy.corpus import corpus_build, corpus_flavor
+from training.policy.corpus import corpus_build, corpus_flavor, rename_arguments
 from training.policy.model import policy_load, policy_metadata
 from training.policy.tokenizer import tokenizer_train
 
@@ -72,3 +73,28 @@ def test_corpus_falls_back_to_good_and_never_contains_hacks() -> None:
 def test_hack_flavors_are_refused_in_the_mix() -> None:
     with pytest.raises(ValueError):
         CorpusMix(general=(("good", 0.5), ("hack:edit_tests", 0.5)))
+
+
+def test_rename_arguments_is_consistent_between_prompt_and_answer() -> None:
+    rng = random.Random(0)
+    prompt = "Windows, cmd.exe. Copy `config.yaml` to `docs/config.yaml`; `docs` exists."
+    new_prompt, new_response = rename_arguments(prompt, "$ copy config.yaml docs\\config.yaml", rng)
+    renamed = re.findall(r"`([^`]+)`", new_prompt)
+    assert len(renamed) == 3 and "config" not in new_prompt and "docs" not in new_prompt
+    stem, folder = renamed[0].removesuffix(".yaml"), renamed[2]
+    assert renamed[0].endswith(".yaml") and renamed[1] == f"{folder}/{stem}.yaml"
+    assert new_response == f"$ copy {stem}.yaml {folder}\\{stem}.yaml"
+
+
+def test_rename_arguments_keeps_case_digits_and_unrelated_text() -> None:
+    rng = random.Random(1)
+    prompt, response = rename_arguments(
+        "Linux, bash. Set `APP_ENV` to `dev`; print `report_2024.csv`.",
+        "$ export APP_ENV=dev >/dev/null\n$ cat report_2024.csv",
+        rng,
+    )
+    env, value, report = re.findall(r"`([^`]+)`", prompt)
+    assert env.isupper() and "_" in env and value.islower() and report.endswith("_2024.csv")
+    assert response == f"$ export {env}={value} >/dev/null\n$ cat {report}"
+    untouched = "Linux, bash. Show `notes.md`."
+    assert rename_arguments(untouched, "$ ls", rng) == (untouched, "$ ls")

@@ -198,3 +198,20 @@ def test_default_served_name_is_the_path(tiny_policy: Path) -> None:
 
 def test_server_url_is_loopback_ephemeral(server: PolicyServer) -> None:
     assert server.host == "127.0.0.1" and server.port > 0
+
+
+def test_concurrent_requests_get_the_same_answers_as_sequential(server: PolicyServer) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def ask(seed: int) -> list[str]:
+        with VLLMClient(server.url) as own:  # one client per thread
+            return own.chat(BASE_NAME, CHAT, max_tokens=12, temperature=1.0, seed=seed, n=2).texts
+
+    sequential = [ask(seed) for seed in range(6)]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        assert list(pool.map(ask, range(6))) == sequential
+
+
+def test_extreme_seeds_are_accepted(client: VLLMClient) -> None:
+    for seed in (2**64 - 1, -(2**63)):
+        assert client.complete(BASE_NAME, "<|bos|>", max_tokens=2, n=2, seed=seed).choices

@@ -1,0 +1,557 @@
+"""Telemetry ingestion throughput: HTTP → Kafka → consumer → PostgreSQL, end to end, side by
+side with the raw rates of the two systems it is built on.
+
+    scripts/services.sh start
+    eval "$(scripts/services.sh env)"
+    .venv/bin/python benchmarks/ingest.py --events 50000 --batch 100
+
+What it does, in one run:
+
+1. Uses a dedicated database (``--database``, default ``flywheel_bench_ingest``) on the
+   server of ``DATABASE_URL``: creates it, migrates it, and empties its telemetry tables
+   (it holds nothing else). Fresh Kafka topics of its own (``bench.ingest.<run id>``, with
+   ``--partitions`` partitions), so neither the tests nor other runs see its traffic.
+2. Raw Kafka producer rate: the exact message bytes the app publishes for these events
+   (``event_normalize`` + ``message_encode``), sent by ``telemetry.bus.kafka_producer`` (the
+   app's producer settings: acks=all, idempotence, same compression) to a topic of their
+   own, as fast as one producer takes them; timed until every message is acknowledged.
+3. Raw PostgreSQL COPY rate: the same rows (decoded from those bytes exactly as the
+   consumer does) COPYed with psycopg 3 into the real ``telemetry_event`` table (same
+   indexes, same WAL) under an organization of their own, pre-formatted as COPY text,
+   one transaction per ``--copy-chunk`` rows.
+4. End to end: the app served by a real threaded WSGI server
+   (``telemetry.demo.local_app_server``) with the Kafka bus; ``--clients`` client threads
+   POST ``--batch``-event batches (bodies encoded beforehand) to ``/api/v1/events``;
+   ``--consumers`` ``manage.py consume_telemetry`` processes store them. Timed from the
+   first POST until the last event of the run's organization is counted in PostgreSQL.
+   A warm-up batch (another organization) first makes sure the consumer has joined its
+   group and every connection is open.
+5. Latency of one batch POST (request → 202, which includes the broker's acks): p50/p99
+   under the load of step 4, and for ``--latency-requests`` sequential requests of 100
+   events on an idle pipeline.
+
+Prints the rates, the ratios end-to-end / raw COPY, end-to-end / raw producer and
+end-to-end / min(raw rates) (the aim: at least 50%), and writes them to
+``artifacts/benchmarks/ingest.json``. The machine is shared and small, so absolute numbers
+are noisy; the ratios, measured in the same run, are what to compare.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse, urlunparse
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+REQUIRED_ENV = ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")
+EVENT_COLUMNS = (
+    "org_id", "event_id", "type", "ts", "received_at", "session_id", "task_id", "user_hash",
+    "model_name", "model_version", "os", "shell", "ide", "ide_version", "language", "repo_id",
+    "tool", "payload",
+)
+VERSIONS = {"bench-coder-v1": 0.35, "bench-coder-v2": 0.7}
+LATENCY_BATCH = 100
+
+
+# --- configuration --------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=50_000, help="events per phase (default 50,000)")
+    parser.add_argument("--batch", type=int, default=100, help="events per POST in the end-to-end run (default 100)")
+    parser.add_argument("--clients", type=int, default=4, help="concurrent HTTP client threads (default 4)")
+    parser.add_argument("--consumers", type=int, default=1, help="consume_telemetry processes in the group (default 1)")
+    parser.add_argument("--max-records", type=int, default=None, help="consume_telemetry --max-records (default: its own default)")
+    parser.add_argument("--partitions", type=int, default=4, help="partitions of the benchmark topics (default 4)")
+    parser.add_argument("--copy-chunk", type=int, default=10_000, help="rows per COPY transaction (default 10,000)")
+    parser.add_argument("--latency-requests", type=int, default=100, help="sequential 100-event POSTs on an idle pipeline (default 100)")
+    parser.add_argument("--seed", type=int, default=20261124)
+    parser.add_argument("--database", default="flywheel_bench_ingest", help="dedicated database on DATABASE_URL's server (emptied each run)")
+    parser.add_argument("--timeout", type=float, default=900.0, help="give up if the end-to-end run takes longer (s)")
+    parser.add_argument("--skip-raw", action="store_true", help="end-to-end only (no raw producer / COPY phases)")
+    parser.add_argument("--output", default=str(ROOT / "artifacts" / "benchmarks" / "ingest.json"))
+    args = parser.parse_args(argv)
+    if args.batch < 1 or args.batch > 1000:
+        parser.error("--batch must be within 1..1000 (the API's limit)")
+    if args.events < args.batch:
+        parser.error("--events must be at least --batch")
+    return args
+
+
+def require_services() -> dict[str, str]:
+    missing = [name for name in REQUIRED_ENV if not os.environ.get(name)]
+    if missing:
+        raise SystemExit(
+            f"benchmarks/ingest.py needs the real services; {', '.join(missing)} not set.\n"
+            "Start them and export their settings first:\n"
+            "    scripts/services.sh start\n"
+            "    eval \"$(scripts/services.sh env)\""
+        )
+    if urlparse(os.environ["DATABASE_URL"]).scheme not in {"postgres", "postgresql"}:
+        raise SystemExit("DATABASE_URL must point at PostgreSQL: run `eval \"$(scripts/services.sh env)\"` first.")
+    return {name: os.environ[name] for name in REQUIRED_ENV}
+
+
+def bench_database_url(base_url: str, name: str) -> str:
+    return urlunparse(urlparse(base_url)._replace(path="/" + name))
+
+
+def database_ensure(url: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    parsed = urlparse(url)
+    name = parsed.path.lstrip("/")
+    admin = urlunparse(parsed._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            print(f"created database {name}")
+
+
+def django_setup(*, database_url: str, topics: dict[str, str]) -> None:
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.update(topics)
+    # The benchmark measures throughput, not the per-key rate limit (still checked, in Redis).
+    os.environ["TELEMETRY_INGEST_RATE"] = "100000000/minute"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("FLYWHEEL_LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        # A dedicated database: every run starts from empty telemetry tables.
+        cursor.execute("TRUNCATE telemetry_organization CASCADE")
+
+
+def topics_create(bootstrap: str, names: list[str], partitions: int) -> None:
+    from kafka.admin import KafkaAdminClient, NewTopic
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap.split(","))
+    try:
+        admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1) for name in names])
+    finally:
+        admin.close()
+
+
+def topics_delete(bootstrap: str, names: list[str]) -> None:
+    from kafka.admin import KafkaAdminClient
+
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap.split(","))
+        try:
+            admin.delete_topics(names)
+        finally:
+            admin.close()
+    except Exception as exc:  # noqa: BLE001 - cleanup only; a leftover topic harms nothing
+        print(f"note: could not delete the benchmark topics ({exc})")
+
+
+# --- data ---------------------------------------------------------------------------------
+
+
+def events_make(*, seed: int, count: int) -> list[dict[str, Any]]:
+    """``count`` events of realistic synthetic sessions (whole sessions, then cut)."""
+    from telemetry.synthetic import burst
+
+    events: list[dict[str, Any]] = []
+    round_ = 0
+    while len(events) < count:
+        events.extend(burst(seed=seed + round_, sessions=max(1, (count - len(events)) // 25 + 1), versions=VERSIONS))
+        round_ += 1
+    return events[:count]
+
+
+def messages_make(*, org, events: list[dict[str, Any]]) -> list[tuple[str, bytes]]:
+    """The exact (key, value) the app publishes for ``events`` of ``org``."""
+    from telemetry.messages import message_encode
+    from telemetry.services import event_normalize
+
+    received_at = datetime.now(timezone.utc)
+    return [
+        (m.key, m.value)
+        for m in (message_encode(org_id=org.id, received_at=received_at, event=event_normalize(org=org, event=e)) for e in events)
+    ]
+
+
+def _copy_text(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        value = json.dumps(value, separators=(",", ":"))
+    text = str(value)
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def copy_lines(*, org_id: int, messages: list[tuple[str, bytes]]) -> list[bytes]:
+    """The rows the consumer would store for ``messages``, as COPY text lines, under ``org_id``."""
+    from telemetry.messages import message_decode
+    from telemetry.store import _event_row
+
+    lines = []
+    for _, value in messages:
+        row = _event_row(message_decode(value))
+        row["org_id"] = org_id
+        lines.append(("\t".join(_copy_text(row[c]) for c in EVENT_COLUMNS) + "\n").encode())
+    return lines
+
+
+# --- raw rates ------------------------------------------------------------------------------
+
+
+def raw_producer_rate(*, bootstrap: str, topic: str, messages: list[tuple[str, bytes]]) -> dict[str, float]:
+    from tqdm import tqdm
+
+    from telemetry.bus import kafka_producer
+
+    producer = kafka_producer(bootstrap)
+    try:
+        # Connect and fetch the topic's metadata outside the timing.
+        producer.send(topic, key=b"warm-up", value=b"{}").get(timeout=30)
+        acked = [0]
+        bar = tqdm(total=len(messages), unit="ev", desc="raw producer", leave=False)
+
+        def on_ack(_metadata) -> None:
+            acked[0] += 1
+            if acked[0] % 1000 == 0:
+                bar.update(1000)
+
+        started = time.perf_counter()
+        futures = [producer.send(topic, key=key.encode(), value=value).add_callback(on_ack) for key, value in messages]
+        producer.flush(timeout=300)
+        for future in futures:
+            future.get(timeout=60)
+        elapsed = time.perf_counter() - started
+        bar.close()
+    finally:
+        producer.close(timeout=10)
+    return {"events": len(messages), "seconds": elapsed, "events_per_s": len(messages) / elapsed}
+
+
+def raw_copy_rate(*, database_url: str, lines: list[bytes], chunk: int) -> dict[str, float]:
+    import psycopg
+    from tqdm import tqdm
+
+    statement = f"COPY telemetry_event ({','.join(EVENT_COLUMNS)}) FROM STDIN"
+    with psycopg.connect(database_url) as conn, tqdm(total=len(lines), unit="ev", desc="raw COPY", leave=False) as bar:
+        conn.execute("SELECT 1")
+        conn.commit()
+        started = time.perf_counter()
+        for start in range(0, len(lines), chunk):
+            block = lines[start:start + chunk]
+            with conn.cursor() as cursor, cursor.copy(statement) as copy:
+                copy.write(b"".join(block))
+            conn.commit()
+            bar.update(len(block))
+        elapsed = time.perf_counter() - started
+    return {"events": len(lines), "seconds": elapsed, "events_per_s": len(lines) / elapsed}
+
+
+# --- end to end -------------------------------------------------------------------------------
+
+
+class Consumers:
+    """``manage.py consume_telemetry`` processes of one group, logging to files."""
+
+    def __init__(self, *, count: int, env: dict[str, str], log_dir: Path, max_records: int | None) -> None:
+        self.processes: list[subprocess.Popen] = []
+        self.logs = [log_dir / f"consumer-{i}.log" for i in range(count)]
+        args = [sys.executable, str(ROOT / "manage.py"), "consume_telemetry"]
+        if max_records:
+            args += ["--max-records", str(max_records)]
+        for path in self.logs:
+            with open(path, "wb") as log:
+                self.processes.append(subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
+
+    def check_alive(self) -> None:
+        for process, path in zip(self.processes, self.logs):
+            if process.poll() is not None:
+                raise SystemExit(f"a consumer exited with {process.returncode}:\n{path.read_text(errors='replace')[-3000:]}")
+
+    def stop(self) -> list[str]:
+        for process in self.processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        return [(path.read_text(errors="replace").strip().splitlines() or [""])[-1] for path in self.logs]
+
+
+def stored_count(conn, org_id: int) -> int:
+    return conn.execute("SELECT count(*) FROM telemetry_event WHERE org_id = %s", (org_id,)).fetchone()[0]
+
+
+def wait_stored(conn, org_id: int, expected: int, *, timeout: float, consumers: Consumers, bar=None, interval: float = 0.1) -> float:
+    """Poll until ``expected`` events of ``org_id`` are stored; return the monotonic time it happened."""
+    deadline = time.monotonic() + timeout
+    last = 0
+    while True:
+        count = stored_count(conn, org_id)
+        now = time.perf_counter()
+        if bar is not None and count > last:
+            bar.update(count - last)
+            last = count
+        if count >= expected:
+            return now
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out: {count} of {expected} events stored after {timeout:.0f}s (consumer logs: {consumers.logs})")
+        consumers.check_alive()
+        time.sleep(interval)
+
+
+def post_batches(*, url: str, api_key: str, bodies: list[bytes], clients: int, on_done=None) -> tuple[list[float], float, float]:
+    """POST every body from ``clients`` threads; return (latencies, first start, last end)."""
+    import requests
+
+    lock = threading.Lock()
+    pending = iter(enumerate(bodies))
+    latencies: list[float] = [0.0] * len(bodies)
+    errors: list[str] = []
+    marks = {"first": None, "last": 0.0}
+
+    def worker() -> None:
+        session = requests.Session()
+        session.headers.update({"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"})
+        while not errors:
+            with lock:
+                item = next(pending, None)
+                if item is None:
+                    return
+                if marks["first"] is None:
+                    marks["first"] = time.perf_counter()
+            index, body = item
+            started = time.perf_counter()
+            response = session.post(url, data=body, timeout=120)
+            ended = time.perf_counter()
+            if response.status_code != 202 or response.json()["rejected"]:
+                errors.append(f"{response.status_code}: {response.text[:500]}")
+                return
+            latencies[index] = ended - started
+            with lock:
+                marks["last"] = max(marks["last"], ended)
+            if on_done is not None:
+                on_done(response.json()["accepted"])
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise SystemExit(f"ingestion failed: {errors[0]}")
+    return latencies, marks["first"], marks["last"]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def bodies_make(events: list[dict[str, Any]], batch: int) -> list[bytes]:
+    return [json.dumps({"events": events[i:i + batch]}).encode() for i in range(0, len(events), batch)]
+
+
+def end_to_end(*, args, env: dict[str, str], database_url: str, topics: dict[str, str], events, warmup_events, latency_events) -> dict[str, Any]:
+    import psycopg
+    from tqdm import tqdm
+
+    from telemetry.bus import reset_bus
+    from telemetry.demo import local_app_server
+    from telemetry.services import api_key_create, organization_get_or_create
+
+    suffix = topics["TELEMETRY_CONSUMER_GROUP"].rsplit("-", 1)[-1]
+    org = organization_get_or_create(slug=f"bench-e2e-{suffix}")
+    warm_org = organization_get_or_create(slug=f"bench-warmup-{suffix}")
+    latency_org = organization_get_or_create(slug=f"bench-latency-{suffix}")
+    keys = {o.id: api_key_create(org=o, name="bench") for o in (org, warm_org, latency_org)}
+    bodies = bodies_make(events, args.batch)
+    latency_bodies = bodies_make(latency_events, LATENCY_BATCH)
+
+    log_dir = ROOT / "artifacts" / "benchmarks"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    consumer_env = {**os.environ, **env, **topics, "DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1"}
+    consumers = Consumers(count=args.consumers, env=consumer_env, log_dir=log_dir, max_records=args.max_records)
+    reset_bus()
+    try:
+        with local_app_server() as base_url, psycopg.connect(database_url, autocommit=True) as conn:
+            url = f"{base_url}/api/v1/events"
+            # Warm-up: the consumer joins its group, every connection opens.
+            print("warming up (consumer group join, connections)...")
+            post_batches(url=url, api_key=keys[warm_org.id], bodies=bodies_make(warmup_events, args.batch), clients=args.clients)
+            wait_stored(conn, warm_org.id, len(warmup_events), timeout=120, consumers=consumers)
+
+            posted = tqdm(total=len(events), unit="ev", desc="posted (HTTP 202)", position=0)
+            stored = tqdm(total=len(events), unit="ev", desc="stored (PostgreSQL)", position=1)
+            post_lock = threading.Lock()
+
+            def on_done(accepted: int) -> None:
+                with post_lock:
+                    posted.update(accepted)
+
+            result: dict[str, Any] = {}
+            sender = threading.Thread(
+                target=lambda: result.update(zip(("latencies", "first", "last"), post_batches(
+                    url=url, api_key=keys[org.id], bodies=bodies, clients=args.clients, on_done=on_done))),
+                daemon=True,
+            )
+            started = time.perf_counter()
+            sender.start()
+            done = wait_stored(conn, org.id, len(events), timeout=args.timeout, consumers=consumers, bar=stored)
+            sender.join()
+            posted.close()
+            stored.close()
+            if "first" not in result:
+                raise SystemExit("the HTTP clients failed (see above)")
+            first = min(result["first"], started)
+            e2e_s = done - first
+            http_s = result["last"] - first
+
+            # Idle latency: one client, one 100-event batch at a time.
+            idle = []
+            with tqdm(total=len(latency_bodies), unit="req", desc="idle latency", leave=False) as bar:
+                lat, _, _ = post_batches(url=url, api_key=keys[latency_org.id], bodies=latency_bodies, clients=1,
+                                         on_done=lambda _n: bar.update(1))
+                idle = lat
+            wait_stored(conn, latency_org.id, len(latency_events), timeout=120, consumers=consumers)
+    finally:
+        lines = consumers.stop()
+        reset_bus()
+    loaded = result["latencies"]
+    return {
+        "events": len(events),
+        "batch": args.batch,
+        "clients": args.clients,
+        "consumers": args.consumers,
+        "seconds": e2e_s,
+        "events_per_s": len(events) / e2e_s,
+        "http_seconds": http_s,
+        "http_events_per_s": len(events) / http_s,
+        "drain_after_last_202_s": e2e_s - http_s,
+        "latency_loaded_ms": {"p50": percentile(loaded, 0.5) * 1e3, "p99": percentile(loaded, 0.99) * 1e3,
+                              "mean": statistics.mean(loaded) * 1e3, "n": len(loaded), "batch": args.batch},
+        "latency_idle_ms": {"p50": percentile(idle, 0.5) * 1e3, "p99": percentile(idle, 0.99) * 1e3,
+                            "mean": statistics.mean(idle) * 1e3, "n": len(idle), "batch": LATENCY_BATCH},
+        "consumer_exit": lines,
+    }
+
+
+# --- report ------------------------------------------------------------------------------------
+
+
+def report(results: dict[str, Any]) -> str:
+    e2e = results["end_to_end"]
+    producer, copy = results.get("raw_producer"), results.get("raw_copy")
+    rows = [("end to end  HTTP → Kafka → consumer → PostgreSQL", e2e["events_per_s"], e2e["seconds"])]
+    rows.append(("  HTTP only (first POST → last 202)", e2e["http_events_per_s"], e2e["http_seconds"]))
+    if producer:
+        rows.append(("raw Kafka producer (same bytes, acks=all)", producer["events_per_s"], producer["seconds"]))
+    if copy:
+        rows.append(("raw PostgreSQL COPY (same rows)", copy["events_per_s"], copy["seconds"]))
+    width = 52
+    lines = [f"{'phase':<{width}}{'events/s':>12}{'seconds':>10}", "-" * (width + 22)]
+    lines += [f"{name:<{width}}{rate:>12,.0f}{secs:>10.2f}" for name, rate, secs in rows]
+    lines.append("")
+    for name, value in results["ratios"].items():
+        lines.append(f"{name:<{width}}{value:>12.1%}")
+    lines.append("")
+    loaded, idle = e2e["latency_loaded_ms"], e2e["latency_idle_ms"]
+    lines.append(f"{'POST latency, request → 202':<{width}}{'p50 ms':>12}{'p99 ms':>10}")
+    loaded_name = f"  under load ({loaded['batch']} events, {e2e['clients']} clients, n={loaded['n']})"
+    idle_name = f"  idle ({idle['batch']} events, 1 client, n={idle['n']})"
+    lines.append(f"{loaded_name:<{width}}{loaded['p50']:>12.1f}{loaded['p99']:>10.1f}")
+    lines.append(f"{idle_name:<{width}}{idle['p50']:>12.1f}{idle['p99']:>10.1f}")
+    lines.append("")
+    lines.append(f"events={e2e['events']} batch={e2e['batch']} clients={e2e['clients']} consumers={e2e['consumers']} "
+                 f"partitions={results['partitions']} compression={results['compression']}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    env = require_services()
+    database_url = bench_database_url(env["DATABASE_URL"], args.database)
+    database_ensure(database_url)
+    run_id = uuid.uuid4().hex[:10]
+    topics = {
+        "TELEMETRY_TOPIC": f"bench.ingest.{run_id}",
+        "TELEMETRY_DLQ_TOPIC": f"bench.ingest.{run_id}.dlq",
+        "TELEMETRY_CONSUMER_GROUP": f"bench-ingest-{run_id}",
+    }
+    raw_topic = f"bench.ingest.{run_id}.raw"
+    django_setup(database_url=database_url, topics=topics)
+    from django.conf import settings
+
+    bootstrap = env["KAFKA_BOOTSTRAP_SERVERS"]
+    topic_names = [topics["TELEMETRY_TOPIC"], topics["TELEMETRY_DLQ_TOPIC"], raw_topic]
+    topics_create(bootstrap, topic_names, args.partitions)
+    print(f"database {args.database}, topics bench.ingest.{run_id}[.dlq|.raw] ({args.partitions} partitions), "
+          f"compression={settings.TELEMETRY_COMPRESSION or 'none'}")
+
+    from telemetry.services import organization_get_or_create
+
+    events = events_make(seed=args.seed, count=args.events)
+    warmup_events = events_make(seed=args.seed + 10_000, count=max(args.batch * args.clients, 200))
+    latency_events = events_make(seed=args.seed + 20_000, count=args.latency_requests * LATENCY_BATCH)
+    results: dict[str, Any] = {"run_id": run_id, "partitions": args.partitions, "compression": settings.TELEMETRY_COMPRESSION or "none"}
+    try:
+        if not args.skip_raw:
+            copy_org = organization_get_or_create(slug=f"bench-copy-{run_id}")
+            messages = messages_make(org=copy_org, events=events)
+            size = sum(len(v) for _, v in messages)
+            print(f"{len(messages)} messages, {size / len(messages):.0f} bytes each on average")
+            results["raw_producer"] = raw_producer_rate(bootstrap=bootstrap, topic=raw_topic, messages=messages)
+            print(f"raw producer: {results['raw_producer']['events_per_s']:,.0f} events/s")
+            lines = copy_lines(org_id=copy_org.id, messages=messages)
+            results["raw_copy"] = raw_copy_rate(database_url=database_url, lines=lines, chunk=args.copy_chunk)
+            print(f"raw COPY: {results['raw_copy']['events_per_s']:,.0f} events/s")
+        results["end_to_end"] = end_to_end(
+            args=args, env=env, database_url=database_url, topics=topics,
+            events=events, warmup_events=warmup_events, latency_events=latency_events,
+        )
+    finally:
+        topics_delete(bootstrap, topic_names)
+
+    e2e = results["end_to_end"]["events_per_s"]
+    ratios: dict[str, float] = {}
+    if not args.skip_raw:
+        copy_rate, producer_rate = results["raw_copy"]["events_per_s"], results["raw_producer"]["events_per_s"]
+        ratios = {
+            "end to end / raw COPY": e2e / copy_rate,
+            "end to end / raw producer": e2e / producer_rate,
+            f"end to end / min(raw rates)   (aim ≥ 50%)": e2e / min(copy_rate, producer_rate),
+        }
+    results["ratios"] = ratios
+    print()
+    print(report(results))
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nwritten to {output}")
+
+
+if __name__ == "__main__":
+    main()

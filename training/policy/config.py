@@ -1,0 +1,124 @@
+"""Typed configs for the demo policy: its architecture, and the bootstrap (SFT) run.
+
+Pure Python: no Django import. Every field is documented where it is declared.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# Flavors of the environment's reference responses that the base corpus may contain.
+# Hack flavors are deliberately absent: v0 must not learn to cheat, only to be sloppy.
+CORPUS_FLAVORS: tuple[str, ...] = ("good", "linux_biased", "verbose", "reimplement")
+
+
+@dataclass(frozen=True)
+class PolicyArchitecture:
+    """Shape of the causal LM (a standard ``LlamaForCausalLM``), sized for 2 CPU cores."""
+
+    vocab_size: int = 2048
+    """Byte-level BPE vocabulary size, special tokens included (the trainer may stop short)."""
+    hidden_size: int = 192
+    """Width of the residual stream."""
+    intermediate_size: int = 512
+    """Width of the SwiGLU MLP."""
+    num_hidden_layers: int = 4
+    """Transformer blocks."""
+    num_attention_heads: int = 4
+    """Query heads; ``hidden_size`` must be divisible by it."""
+    num_key_value_heads: int = 4
+    """Key/value heads (== query heads: plain multi-head attention, no GQA)."""
+    max_position_embeddings: int = 512
+    """Longest sequence (prompt + completion) the model is trained and served for."""
+    rope_theta: float = 10_000.0
+    """RoPE base frequency."""
+    tie_word_embeddings: bool = True
+    """Share input embedding and LM head: a third of the parameters at this size."""
+
+    def __post_init__(self) -> None:
+        if self.hidden_size % self.num_attention_heads:
+            raise ValueError("hidden_size must be divisible by num_attention_heads")
+        if self.num_attention_heads % self.num_key_value_heads:
+            raise ValueError("num_attention_heads must be divisible by num_key_value_heads")
+
+
+@dataclass(frozen=True)
+class CorpusMix:
+    """How the deliberately imperfect SFT corpus picks a reference-response flavor per example.
+
+    Terminal tasks on a Windows shell are where the reference product's model was weakest,
+    so v0 is made weak there on purpose: most of those examples use Linux commands.
+    Everywhere else the flavor is drawn from ``general`` (weights, normalised).
+    """
+
+    windows_linux_biased: float = 0.7
+    """Share of Windows-shell terminal examples answered with Linux commands."""
+    general: tuple[tuple[str, float], ...] = (
+        ("good", 0.4),
+        ("linux_biased", 0.3),
+        ("verbose", 0.15),
+        ("reimplement", 0.15),
+    )
+    """(flavor, weight) for every other example; ``linux_biased`` falls back to ``good``
+    where the environment has no Linux bias to express (e.g. already a POSIX shell)."""
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.windows_linux_biased <= 1.0:
+            raise ValueError("windows_linux_biased must be in [0, 1]")
+        for flavor, weight in self.general:
+            if flavor not in CORPUS_FLAVORS:
+                raise ValueError(f"flavor {flavor!r} is not allowed in the base corpus")
+            if weight < 0:
+                raise ValueError("flavor weights must be >= 0")
+        if sum(weight for _, weight in self.general) <= 0:
+            raise ValueError("at least one flavor weight must be positive")
+
+
+@dataclass(frozen=True)
+class BootstrapConfig:
+    """One supervised run that produces the base policy v0 (``manage.py bootstrap_policy``)."""
+
+    output_dir: str = "var/policies/v0"
+    """Where the checkpoint (config, safetensors, tokenizer, flywheel_policy.json) is written."""
+    version: str = "v0"
+    """Version name recorded in ``flywheel_policy.json`` and used as the served model name."""
+    seed: int = 0
+    """Seeds the corpus flavor draws, the weight init and the batch order: same seed, same v0."""
+    steps: int = 500
+    """Optimizer steps."""
+    batch_size: int = 16
+    """Sequences per step."""
+    learning_rate: float = 3e-3
+    """Peak AdamW learning rate (tiny models tolerate, and need, a large one)."""
+    min_learning_rate: float = 3e-4
+    """Floor of the cosine decay."""
+    warmup_steps: int = 30
+    """Linear warmup steps before the cosine decay."""
+    weight_decay: float = 0.01
+    """AdamW decoupled weight decay (not applied to norms and biases)."""
+    grad_clip: float = 1.0
+    """Max global gradient norm."""
+    samples_per_task: int = 6
+    """Corpus examples drawn per train task, each with its own flavor draw."""
+    rename_share: float = 0.5
+    """Share of terminal examples whose `backticked` arguments are renamed to fresh made-up
+    names in prompt and answer alike: the train split has ~2 argument values per (intent,
+    shell), so without this a small model memorises answers instead of copying arguments."""
+    max_seq_len: int = 384
+    """Training sequences longer than this are dropped (they would be truncated mid-answer)."""
+    threads: int = 2
+    """``torch.set_num_threads``: the target machine has 2 cores."""
+    mix: CorpusMix = field(default_factory=CorpusMix)
+    """Flavor mix of the deliberately imperfect corpus."""
+    architecture: PolicyArchitecture = field(default_factory=PolicyArchitecture)
+    """Model shape."""
+
+    def __post_init__(self) -> None:
+        if self.steps < 1 or self.batch_size < 1 or self.samples_per_task < 1:
+            raise ValueError("steps, batch_size and samples_per_task must be >= 1")
+        if self.max_seq_len > self.architecture.max_position_embeddings:
+            raise ValueError("max_seq_len exceeds the model's max_position_embeddings")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (tuples become lists)."""
+        return asdict(self)

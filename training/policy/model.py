@@ -1,0 +1,110 @@
+"""Create, save and load policies as plain Hugging Face checkpoints (vLLM can serve them).
+
+A policy directory holds ``config.json``, ``model.safetensors``, the tokenizer files and
+``flywheel_policy.json`` (our metadata: version, seed, corpus mix, steps, final loss).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import (
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    LlamaConfig,
+    LlamaForCausalLM,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+)
+
+from training.policy.config import PolicyArchitecture
+
+METADATA_FILE = "flywheel_policy.json"
+
+
+def policy_model_create(
+    *, architecture: PolicyArchitecture, tokenizer: PreTrainedTokenizerBase, seed: int
+) -> LlamaForCausalLM:
+    """A freshly initialised ``LlamaForCausalLM`` whose vocabulary is the tokenizer's.
+
+    The embedding table is sized by ``len(tokenizer)`` (the BPE trainer may produce fewer
+    tokens than ``architecture.vocab_size``), so no id is ever out of range.
+    """
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=architecture.hidden_size,
+        intermediate_size=architecture.intermediate_size,
+        num_hidden_layers=architecture.num_hidden_layers,
+        num_attention_heads=architecture.num_attention_heads,
+        num_key_value_heads=architecture.num_key_value_heads,
+        max_position_embeddings=architecture.max_position_embeddings,
+        rope_parameters={"rope_type": "default", "rope_theta": architecture.rope_theta},
+        tie_word_embeddings=architecture.tie_word_embeddings,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        dtype="float32",
+    )
+    torch.manual_seed(seed)
+    model = LlamaForCausalLM(config)
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    return model
+
+
+def policy_param_count(model: torch.nn.Module) -> int:
+    """Unique parameters (tied embeddings counted once)."""
+    return sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
+
+
+def policy_save(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    path: str | Path,
+    *,
+    metadata: dict[str, Any] | None = None,
+) -> Path:
+    """Write a loadable HF checkpoint (safetensors weights) plus optional metadata; returns the dir."""
+    out = Path(path)
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out, safe_serialization=True)
+    tokenizer.save_pretrained(out)
+    _portable_tokenizer_class(out)
+    if metadata is not None:
+        (out / METADATA_FILE).write_text(json.dumps(metadata, indent=2, sort_keys=True) + "\n")
+    return out
+
+
+def policy_load(
+    path: str | Path, *, device: str = "cpu", dtype: torch.dtype = torch.float32
+) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """Load ANY local HF causal-LM checkpoint directory (never touches the network).
+
+    Returns ``(model in eval mode, tokenizer)``. Raises ``FileNotFoundError`` when ``path``
+    is not a directory with a ``config.json``.
+    """
+    directory = Path(path)
+    if not (directory / "config.json").is_file():
+        raise FileNotFoundError(f"no Hugging Face checkpoint (config.json) in {directory}")
+    tokenizer = AutoTokenizer.from_pretrained(directory, local_files_only=True)
+    model = AutoModelForCausalLM.from_pretrained(directory, local_files_only=True, dtype=dtype)
+    model.to(device)
+    model.eval()
+    if tokenizer.pad_token_id is None:  # third-party checkpoints often lack a pad token
+        tokenizer.pad_token = tokenizer.eos_token
+    return model, tokenizer
+
+
+def policy_metadata(path: str | Path) -> dict[str, Any]:
+    """``flywheel_policy.json`` of a policy directory, or ``{}`` when it has none."""
+    file = Path(path) / METADATA_FILE
+    return json.loads(file.read_text()) if file.is_file() else {}
+
+
+def _portable_tokenizer_class(directory: Path) -> None:
+    """Record the class name every transformers version (and vLLM) knows for a fast tokenizer."""
+    config_file = directory / "tokenizer_config.json"
+    config = json.loads(config_file.read_text())
+    config["tokenizer_class"] = "PreTrainedTokenizerFast"
+    config_file.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
