@@ -70,7 +70,7 @@ def _sending_phases(args: argparse.Namespace) -> list[dict]:
     django.setup()
     from django.core.management import call_command
 
-    from telemetry.demo import local_app_server
+    from telemetry.local_app import local_app_server
     from telemetry.services import api_key_create, organization_get_or_create
 
     call_command("migrate", verbosity=0)

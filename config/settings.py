@@ -156,6 +156,12 @@ TELEMETRY_MAX_BATCH_EVENTS = 1000
 TELEMETRY_MAX_BODY_BYTES = 5 * 1024 * 1024
 # Requests per API key; DRF rate syntax ("<n>/<second|minute|hour>").
 TELEMETRY_INGEST_RATE = os.environ.get("TELEMETRY_INGEST_RATE", "1200/minute")
+# OTLP receivers (/v1/logs, /v1/metrics). Claude Code, Gemini CLI and Qwen Code report
+# decisions in both logs and metrics; logs are the source unless this is on.
+TELEMETRY_OTLP_FACTS_FROM_METRICS = _env_bool("TELEMETRY_OTLP_FACTS_FROM_METRICS", False)
+# Diff statistics describe the moment of acceptance; raise this to count them at a checkpoint.
+TELEMETRY_OTLP_RETENTION_ELAPSED_S = float(os.environ.get("TELEMETRY_OTLP_RETENTION_ELAPSED_S", "0"))
+TELEMETRY_OTLP_MAX_EVENTS = 5000
 # Guards against gzip bombs: the decompressed body may not exceed this.
 DATA_UPLOAD_MAX_MEMORY_SIZE = TELEMETRY_MAX_BODY_BYTES + 1024 * 1024
 

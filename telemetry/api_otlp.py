@@ -32,7 +32,6 @@ BUS_RETRY_AFTER_S = 5
 # Last cumulative point per metric series, for delta conversion (see telemetry.otlp).
 SERIES_CACHE_PREFIX = "flywheel:otlp:series:"
 SERIES_CACHE_TTL_S = 7 * 86400
-DEFAULT_MAX_EVENTS = 5000
 # Headers of DRF's own error answers that an OTLP client needs too.
 KEPT_ERROR_HEADERS = ("Retry-After", "WWW-Authenticate")
 
@@ -68,8 +67,8 @@ def otlp_error(status: int, message: str, encoding: otlp.Encoding, *, field_name
 
 def mapping_options() -> otlp.MappingOptions:
     return otlp.MappingOptions(
-        facts_from_metrics=getattr(settings, "TELEMETRY_OTLP_FACTS_FROM_METRICS", False),
-        default_retention_elapsed_s=getattr(settings, "TELEMETRY_OTLP_RETENTION_ELAPSED_S", 0.0),
+        facts_from_metrics=settings.TELEMETRY_OTLP_FACTS_FROM_METRICS,
+        default_retention_elapsed_s=settings.TELEMETRY_OTLP_RETENTION_ELAPSED_S,
     )
 
 
@@ -145,7 +144,7 @@ class OtlpExportApi(APIView):
         except otlp.DecodeFailed as exc:
             return otlp_error(400, str(exc), encoding, field_name="body")
         result = self.signal.map(export, mapping_options())
-        max_events = getattr(settings, "TELEMETRY_OTLP_MAX_EVENTS", DEFAULT_MAX_EVENTS)
+        max_events = settings.TELEMETRY_OTLP_MAX_EVENTS
         if len(result.events) > max_events:
             return otlp_error(413, f"this export maps to {len(result.events)} events; send at most {max_events} per request.", encoding)
         try:

@@ -150,6 +150,8 @@ def test_tour_of_every_page_with_filters_and_compare(chromium, live_server, run)
         assert s.page.locator("[data-kpi]").count() == 4
         assert ACME[2] in s.page.locator("[data-kpi=code_retention_5m]").inner_text()
         assert s.page.locator("#overview-table [data-row]").count() == 3
+        # ...and why: the breakdown slices that moved most, significant ones only.
+        assert s.page.locator("#movers [data-mover]").count() > 0
         # Filter by model version: tick one chip; the form submits and the data follows.
         s.page.locator(f"[data-version-chip='{ACME[0]}']").click()
         s.page.wait_for_url(f"**model_version={ACME[0]}**")

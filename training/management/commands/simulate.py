@@ -122,7 +122,7 @@ class Command(BaseCommand):
             )
 
     def _local_app(self, stack: ExitStack, *, org_slug: str) -> tuple[str, str]:
-        from telemetry.demo import local_app_server
+        from telemetry.local_app import local_app_server
         from telemetry.services import api_key_create, organization_get_or_create
 
         call_command("migrate", verbosity=0)
