@@ -125,6 +125,9 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ACKS_LATE = True
+CELERY_BEAT_SCHEDULE = {
+    "rollups-compact": {"task": "dashboard.rollups_compact", "schedule": 60.0},
+}
 
 RAY_ADDRESS = os.environ.get("RAY_ADDRESS", "")
 

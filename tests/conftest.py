@@ -25,15 +25,20 @@ def service_urls() -> dict[str, str]:
 
 
 @pytest.fixture(autouse=True)
-def embedded_bus_by_default(settings):
-    """Tests store through the in-process bus unless they ask for Kafka (``kafka_topics``).
+def embedded_defaults(settings):
+    """Tests store through the in-process bus and run Celery tasks eagerly, unless they ask
+    for the real thing (``kafka_topics``, ``celery_worker``).
 
-    ``make test`` exports KAFKA_BOOTSTRAP_SERVERS for the Kafka tests; every other test
-    expects ``events_ingest`` to have stored its events when it returns.
+    ``make test`` exports KAFKA_BOOTSTRAP_SERVERS and CELERY_BROKER_URL for those tests;
+    every other test expects ``events_ingest`` (and a dispatched task) to be done when it returns.
     """
+    from config.celery import app as celery_app
     from telemetry.bus import reset_bus
 
     settings.KAFKA_BOOTSTRAP_SERVERS = ""
     reset_bus()
+    eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
     yield
+    celery_app.conf.task_always_eager = eager
     reset_bus()

@@ -44,3 +44,14 @@ def make_event(
         event["task_id"] = task_id
     event.update(envelope)
     return event
+
+
+def api_client_for(org):
+    """A DRF test client authenticated with a fresh API key of ``org``."""
+    from rest_framework.test import APIClient
+
+    from telemetry.services import api_key_create
+
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key_create(org=org)}")
+    return api

@@ -13,13 +13,13 @@ from datetime import datetime, timezone
 import pytest
 from django.db import connections
 from django.db.models import Sum
-from rest_framework.test import APIClient
 
 from telemetry.bus import get_bus
 from telemetry.messages import message_encode
 from telemetry.models import Event, HourlyRollup
-from telemetry.services import api_key_create, event_normalize, organization_get_or_create
+from telemetry.services import event_normalize, organization_get_or_create
 from telemetry.synthetic import burst
+from tests.factories import api_client_for
 from tests.telemetry.conftest import service, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -61,8 +61,7 @@ def test_consumer_killed_mid_stream_then_restarted_stores_every_event_once(org, 
 def test_broker_restarted_during_a_load_loses_nothing(org, kafka_topics, consumer):
     """Batches keep coming before, during and after a broker restart; each 202 must be stored."""
     consumer.start()
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key_create(org=org)}")
+    api = api_client_for(org)
     events = burst(seed=22, sessions=1500, versions={"v1": 0.5})
     batches = iter([events[i:i + 200] for i in range(0, len(events), 200)])
     restart = threading.Thread(target=service, args=("restart", "kafka"))

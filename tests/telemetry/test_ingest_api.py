@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from telemetry.models import Event, HourlyRollup, RejectionRollup
 from telemetry.services import api_key_create, organization_get_or_create
-from tests.factories import make_event
+from tests.factories import api_client_for, make_event
 
 pytestmark = pytest.mark.django_db
 
@@ -22,8 +22,7 @@ def org():
 
 @pytest.fixture
 def client(org):
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key_create(org=org)}")
+    api = api_client_for(org)
     return api
 
 

@@ -7,13 +7,13 @@ from datetime import datetime, timezone
 
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
-from rest_framework.test import APIClient
 
 from telemetry.messages import message_encode
 from telemetry.models import Event, HourlyRollup
 from telemetry.selectors import metrics_summary
-from telemetry.services import api_key_create, dead_letters_replay, organization_get_or_create
+from telemetry.services import dead_letters_replay, organization_get_or_create
 from telemetry.synthetic import burst
+from tests.factories import api_client_for, make_event
 from tests.telemetry.conftest import wait_until
 from tests.telemetry.ground_truth import ground_truth
 
@@ -31,8 +31,7 @@ def post(api, events):
 
 def test_events_flow_from_http_through_kafka_into_postgres(org, consumer):
     consumer.start()
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key_create(org=org)}")
+    api = api_client_for(org)
     events = burst(seed=11, sessions=40, versions={"v1": 0.3, "v2": 0.8})
     for start in range(0, len(events), 500):
         response = post(api, events[start:start + 500])
@@ -48,8 +47,7 @@ def test_events_flow_from_http_through_kafka_into_postgres(org, consumer):
 
 
 def test_messages_are_keyed_by_session_and_compressed(org, kafka_topics):
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key_create(org=org)}")
+    api = api_client_for(org)
     events = burst(seed=2, sessions=3, versions={"v1": 0.5})
     assert post(api, events).status_code == 202
     reader = KafkaConsumer(kafka_topics["TELEMETRY_TOPIC"], bootstrap_servers=kafka_topics["KAFKA_BOOTSTRAP_SERVERS"],
@@ -68,7 +66,6 @@ def test_messages_are_keyed_by_session_and_compressed(org, kafka_topics):
 def test_poison_messages_go_to_the_dlq_with_reasons_and_replay(org, kafka_topics, consumer):
     consumer.start()
     producer = KafkaProducer(bootstrap_servers=kafka_topics["KAFKA_BOOTSTRAP_SERVERS"])
-    from tests.factories import make_event
 
     good = message_encode(org_id=org.id, received_at=datetime.now(timezone.utc), event=make_event())
     orphan = message_encode(org_id=org.id + 1000, received_at=datetime.now(timezone.utc), event=make_event())
@@ -110,8 +107,7 @@ def test_rollups_count_each_event_once_across_two_consumers(org, kafka_topics, c
     second.start()
     try:
         events = burst(seed=5, sessions=40, versions={"v1": 0.5})
-        api = APIClient()
-        api.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key_create(org=org)}")
+        api = api_client_for(org)
         for start in range(0, len(events), 400):
             assert post(api, events[start:start + 400]).status_code == 202
         wait_until(lambda: Event.objects.count() == len(events), timeout=90, message="all events stored")

@@ -10,6 +10,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportM
 from rest_framework.test import APIClient
 
 from telemetry import otlp
+from tests.factories import api_client_for
 from telemetry.bus import reset_bus
 from telemetry.models import Event, HourlyRollup
 from telemetry.schemas import TOOL_ERROR_KINDS
@@ -48,8 +49,7 @@ def org():
 
 @pytest.fixture
 def client(org):
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key_create(org=org)}")
+    api = api_client_for(org)
     return api
 
 

@@ -3,8 +3,8 @@ from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
 from telemetry.models import Membership
-from telemetry.services import api_key_create, events_ingest, organization_get_or_create
-from tests.factories import make_event
+from telemetry.services import events_ingest, organization_get_or_create
+from tests.factories import api_client_for, make_event
 
 pytestmark = pytest.mark.django_db
 
@@ -17,10 +17,7 @@ def orgs():
     return acme, other
 
 
-def key_client(org):
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key_create(org=org)}")
-    return api
+key_client = api_client_for
 
 
 def test_summary_per_version_for_the_keys_org_only(orgs):
