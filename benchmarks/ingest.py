@@ -20,8 +20,9 @@ What it does, in one run:
    indexes, same WAL) under an organization of their own, pre-formatted as COPY text,
    one transaction per ``--copy-chunk`` rows.
 4. End to end: the app served by a real threaded WSGI server
-   (``telemetry.demo.local_app_server``) with the Kafka bus; ``--clients`` client threads
-   POST ``--batch``-event batches (bodies encoded beforehand) to ``/api/v1/events``;
+   (``telemetry.local_app.local_app_server``) with the Kafka bus; ``--clients`` client threads
+   (in the app's process; ``--clients-process``: in one of their own) POST ``--batch``-event
+   batches (bodies encoded beforehand) to ``/api/v1/events``;
    ``--consumers`` ``manage.py consume_telemetry`` processes store them. Timed from the
    first POST until the last event of the run's organization is counted in PostgreSQL.
    A warm-up batch (another organization) first makes sure the consumer has joined its
@@ -38,7 +39,6 @@ are noisy; the ratios, measured in the same run, are what to compare.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import signal
@@ -75,6 +75,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--events", type=int, default=50_000, help="events per phase (default 50,000)")
     parser.add_argument("--batch", type=int, default=100, help="events per POST in the end-to-end run (default 100)")
     parser.add_argument("--clients", type=int, default=4, help="concurrent HTTP client threads (default 4)")
+    parser.add_argument("--clients-process", action="store_true",
+                        help="run the client threads in a process of their own (default: in the app's process)")
     parser.add_argument("--consumers", type=int, default=1, help="consume_telemetry processes in the group (default 1)")
     parser.add_argument("--max-records", type=int, default=None, help="consume_telemetry --max-records (default: its own default)")
     parser.add_argument("--partitions", type=int, default=4, help="partitions of the benchmark topics (default 4)")
@@ -84,6 +86,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--database", default="flywheel_bench_ingest", help="dedicated database on DATABASE_URL's server (emptied each run)")
     parser.add_argument("--timeout", type=float, default=900.0, help="give up if the end-to-end run takes longer (s)")
     parser.add_argument("--skip-raw", action="store_true", help="end-to-end only (no raw producer / COPY phases)")
+    parser.add_argument("--profile-consumer", metavar="PATH", help="run the (first) consumer under cProfile, writing its stats to PATH")
     parser.add_argument("--output", default=str(ROOT / "artifacts" / "benchmarks" / "ingest.json"))
     args = parser.parse_args(argv)
     if args.batch < 1 or args.batch > 1000:
@@ -273,15 +276,16 @@ def raw_copy_rate(*, database_url: str, lines: list[bytes], chunk: int) -> dict[
 class Consumers:
     """``manage.py consume_telemetry`` processes of one group, logging to files."""
 
-    def __init__(self, *, count: int, env: dict[str, str], log_dir: Path, max_records: int | None) -> None:
+    def __init__(self, *, count: int, env: dict[str, str], log_dir: Path, max_records: int | None, profile: str | None = None) -> None:
         self.processes: list[subprocess.Popen] = []
         self.logs = [log_dir / f"consumer-{i}.log" for i in range(count)]
-        args = [sys.executable, str(ROOT / "manage.py"), "consume_telemetry"]
+        command = [str(ROOT / "manage.py"), "consume_telemetry"]
         if max_records:
-            args += ["--max-records", str(max_records)]
-        for path in self.logs:
+            command += ["--max-records", str(max_records)]
+        for index, path in enumerate(self.logs):
+            profiler = ["-m", "cProfile", "-o", str(Path(profile).resolve())] if profile and index == 0 else []
             with open(path, "wb") as log:
-                self.processes.append(subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
+                self.processes.append(subprocess.Popen([sys.executable, *profiler, *command], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
 
     def check_alive(self) -> None:
         for process, path in zip(self.processes, self.logs):
@@ -305,8 +309,9 @@ def stored_count(conn, org_id: int) -> int:
     return conn.execute("SELECT count(*) FROM telemetry_event WHERE org_id = %s", (org_id,)).fetchone()[0]
 
 
-def wait_stored(conn, org_id: int, expected: int, *, timeout: float, consumers: Consumers, bar=None, interval: float = 0.1) -> float:
-    """Poll until ``expected`` events of ``org_id`` are stored; return the monotonic time it happened."""
+def wait_stored(conn, org_id: int, expected: int, *, timeout: float, consumers: Consumers, bar=None, tick=None,
+                interval: float = 0.1) -> float:
+    """Poll until ``expected`` events of ``org_id`` are stored; return the ``perf_counter`` time it happened."""
     deadline = time.monotonic() + timeout
     last = 0
     while True:
@@ -315,6 +320,8 @@ def wait_stored(conn, org_id: int, expected: int, *, timeout: float, consumers: 
         if bar is not None and count > last:
             bar.update(count - last)
             last = count
+        if tick is not None:
+            tick()
         if count >= expected:
             return now
         if time.monotonic() > deadline:
@@ -362,8 +369,71 @@ def post_batches(*, url: str, api_key: str, bodies: list[bytes], clients: int, o
     for thread in threads:
         thread.join()
     if errors:
-        raise SystemExit(f"ingestion failed: {errors[0]}")
+        raise RuntimeError(f"ingestion failed: {errors[0]}")
     return latencies, marks["first"], marks["last"]
+
+
+# With --clients-process the load generator runs in a process of its own, as real clients
+# would: its threads then do not take the GIL from the app's request threads. On 2 cores that
+# made no measurable difference, so the simpler in-process threads are the default.
+_client_progress = None
+
+
+def _client_init(progress) -> None:
+    global _client_progress
+    _client_progress = progress
+
+
+def _client_ready() -> bool:
+    import requests  # noqa: F401 - imported before the timing starts
+
+    return True
+
+
+def _client_post(url: str, api_key: str, bodies: list[bytes], clients: int) -> tuple[list[float], float, float]:
+    def on_done(accepted: int) -> None:
+        with _client_progress.get_lock():
+            _client_progress.value += accepted
+
+    return post_batches(url=url, api_key=api_key, bodies=bodies, clients=clients, on_done=on_done)
+
+
+class LoadGenerator:
+    """Runs ``post_batches`` in a spawned process (or, with ``in_process``, in a thread here)."""
+
+    def __init__(self, *, in_process: bool) -> None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+        self.in_process = in_process
+        if in_process:
+            self.progress = None
+            self._accepted = 0
+            self._lock = threading.Lock()
+            self.pool = ThreadPoolExecutor(max_workers=1)
+        else:
+            context = multiprocessing.get_context("spawn")
+            self.progress = context.Value("q", 0)
+            self.pool = ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_client_init, initargs=(self.progress,))
+            self.pool.submit(_client_ready).result()
+
+    def accepted(self) -> int:
+        if self.in_process:
+            with self._lock:
+                return self._accepted
+        return self.progress.value
+
+    def _count(self, accepted: int) -> None:
+        with self._lock:
+            self._accepted += accepted
+
+    def submit(self, *, url: str, api_key: str, bodies: list[bytes], clients: int):
+        if self.in_process:
+            return self.pool.submit(lambda: post_batches(url=url, api_key=api_key, bodies=bodies, clients=clients, on_done=self._count))
+        return self.pool.submit(_client_post, url, api_key, bodies, clients)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -380,7 +450,7 @@ def end_to_end(*, args, env: dict[str, str], database_url: str, topics: dict[str
     from tqdm import tqdm
 
     from telemetry.bus import reset_bus
-    from telemetry.demo import local_app_server
+    from telemetry.local_app import local_app_server
     from telemetry.services import api_key_create, organization_get_or_create
 
     suffix = topics["TELEMETRY_CONSUMER_GROUP"].rsplit("-", 1)[-1]
@@ -394,53 +464,45 @@ def end_to_end(*, args, env: dict[str, str], database_url: str, topics: dict[str
     log_dir = ROOT / "artifacts" / "benchmarks"
     log_dir.mkdir(parents=True, exist_ok=True)
     consumer_env = {**os.environ, **env, **topics, "DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1"}
-    consumers = Consumers(count=args.consumers, env=consumer_env, log_dir=log_dir, max_records=args.max_records)
+    consumers = Consumers(count=args.consumers, env=consumer_env, log_dir=log_dir, max_records=args.max_records,
+                          profile=args.profile_consumer)
     reset_bus()
+    load = LoadGenerator(in_process=not args.clients_process)
     try:
         with local_app_server() as base_url, psycopg.connect(database_url, autocommit=True) as conn:
             url = f"{base_url}/api/v1/events"
             # Warm-up: the consumer joins its group, every connection opens.
             print("warming up (consumer group join, connections)...")
-            post_batches(url=url, api_key=keys[warm_org.id], bodies=bodies_make(warmup_events, args.batch), clients=args.clients)
+            load.submit(url=url, api_key=keys[warm_org.id], bodies=bodies_make(warmup_events, args.batch), clients=args.clients).result()
             wait_stored(conn, warm_org.id, len(warmup_events), timeout=120, consumers=consumers)
 
+            base = load.accepted()
             posted = tqdm(total=len(events), unit="ev", desc="posted (HTTP 202)", position=0)
             stored = tqdm(total=len(events), unit="ev", desc="stored (PostgreSQL)", position=1)
-            post_lock = threading.Lock()
 
-            def on_done(accepted: int) -> None:
-                with post_lock:
-                    posted.update(accepted)
+            def tick() -> None:
+                posted.update(load.accepted() - base - posted.n)
+                if sending.done() and sending.exception() is not None:
+                    raise SystemExit(f"the HTTP clients failed: {sending.exception()}")
 
-            result: dict[str, Any] = {}
-            sender = threading.Thread(
-                target=lambda: result.update(zip(("latencies", "first", "last"), post_batches(
-                    url=url, api_key=keys[org.id], bodies=bodies, clients=args.clients, on_done=on_done))),
-                daemon=True,
-            )
-            started = time.perf_counter()
-            sender.start()
-            done = wait_stored(conn, org.id, len(events), timeout=args.timeout, consumers=consumers, bar=stored)
-            sender.join()
+            sending = load.submit(url=url, api_key=keys[org.id], bodies=bodies, clients=args.clients)
+            done = wait_stored(conn, org.id, len(events), timeout=args.timeout, consumers=consumers, bar=stored, tick=tick)
+            latencies, first, last = sending.result()
+            tick()
             posted.close()
             stored.close()
-            if "first" not in result:
-                raise SystemExit("the HTTP clients failed (see above)")
-            first = min(result["first"], started)
             e2e_s = done - first
-            http_s = result["last"] - first
+            http_s = last - first
 
             # Idle latency: one client, one 100-event batch at a time.
-            idle = []
-            with tqdm(total=len(latency_bodies), unit="req", desc="idle latency", leave=False) as bar:
-                lat, _, _ = post_batches(url=url, api_key=keys[latency_org.id], bodies=latency_bodies, clients=1,
-                                         on_done=lambda _n: bar.update(1))
-                idle = lat
+            print("idle latency: one client, one 100-event batch at a time...")
+            idle, _, _ = load.submit(url=url, api_key=keys[latency_org.id], bodies=latency_bodies, clients=1).result()
             wait_stored(conn, latency_org.id, len(latency_events), timeout=120, consumers=consumers)
     finally:
+        load.close()
         lines = consumers.stop()
         reset_bus()
-    loaded = result["latencies"]
+    loaded = latencies
     return {
         "events": len(events),
         "batch": args.batch,
@@ -486,7 +548,9 @@ def report(results: dict[str, Any]) -> str:
     lines.append(f"{idle_name:<{width}}{idle['p50']:>12.1f}{idle['p99']:>10.1f}")
     lines.append("")
     lines.append(f"events={e2e['events']} batch={e2e['batch']} clients={e2e['clients']} consumers={e2e['consumers']} "
-                 f"partitions={results['partitions']} compression={results['compression']}")
+                 f"partitions={results['partitions']} compression={results['compression']}; "
+                 f"stored {e2e['drain_after_last_202_s']:.1f}s after the last 202")
+    lines += [f"consumer: {line}" for line in e2e["consumer_exit"]]
     return "\n".join(lines)
 
 
@@ -542,7 +606,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         ratios = {
             "end to end / raw COPY": e2e / copy_rate,
             "end to end / raw producer": e2e / producer_rate,
-            f"end to end / min(raw rates)   (aim ≥ 50%)": e2e / min(copy_rate, producer_rate),
+            "end to end / min(raw rates)   (aim ≥ 50%)": e2e / min(copy_rate, producer_rate),
         }
     results["ratios"] = ratios
     print()

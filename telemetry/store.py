@@ -43,12 +43,23 @@ INSERT_CHUNK_ROWS = 500
 RollupKey = tuple  # (org_id, model_version, hour, os, shell, ide, language, tool)
 
 
+def _bulk_cursor(db):
+    """A cursor for the array-parameter statements: on PostgreSQL one binding parameters on the
+    server, so psycopg sends the arrays as they are instead of quoting every element in SQL."""
+    if db.vendor != "postgresql":
+        return db.cursor()
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    db.ensure_connection()
+    return db.make_cursor(ServerBindingCursor(db.connection))
+
+
 def _rows_source(db, fields: Sequence[Any], rows: list[list[Any]]) -> tuple[str, list[Any]]:
     """Prepared rows as the source of an INSERT: ``VALUES (..), (..)``, or on PostgreSQL one
     array per column through ``unnest``, a short statement (psycopg parses a long one anew on
     every execution, which cost more than the database's own work)."""
     if db.vendor == "postgresql":
-        casts = ",".join(f"%s::{f.db_type(db)}[]" for f in fields)
+        casts = ",".join(f"%b::{f.db_type(db)}[]" for f in fields)
         return f"SELECT * FROM unnest({casts})", [list(column) for column in zip(*rows)]
     placeholders = ",".join(["(" + ",".join(["%s"] * len(fields)) + ")"] * len(rows))
     return f"VALUES {placeholders}", [value for row in rows for value in row]
@@ -168,7 +179,7 @@ def _events_insert(batch: list[StoredEvent]) -> list[dict[str, Any]]:
             f"INSERT INTO {table} ({','.join(EVENT_COLUMNS)}) {source} "
             f"ON CONFLICT (org_id, event_id) DO NOTHING RETURNING org_id, event_id"
         )
-        with db.cursor() as cursor:
+        with _bulk_cursor(db) as cursor:
             cursor.execute(sql, params)
             returned = cursor.fetchall()
         for org_id, event_id in returned:
@@ -356,7 +367,7 @@ def _tasks_upsert(updates: list[tuple[tuple[int, str], dict[str, int], dict | No
             f"INSERT INTO {table} ({','.join(columns)}) {source} "
             f"ON CONFLICT (org_id, task_id) DO UPDATE SET {','.join(sets)}"
         )
-        with db.cursor() as cursor:
+        with _bulk_cursor(db) as cursor:
             cursor.execute(sql, params)
 
 
@@ -383,5 +394,5 @@ def _counters_upsert(model, key_columns: tuple[str, ...], counters_by_key: dict[
         ]
         source, params = _rows_source(db, db_fields, prepared)
         sql = f"INSERT INTO {table} ({','.join(columns)}) {source} ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
-        with db.cursor() as cursor:
+        with _bulk_cursor(db) as cursor:
             cursor.execute(sql, params)

@@ -169,10 +169,21 @@ def collate(
 
 
 def sft_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """logits [B, T, V], labels [B, T] -> scalar: mean next-token CE over labelled tokens."""
-    shifted_logits = logits[:, :-1, :].reshape(-1, logits.size(-1))
-    shifted_labels = labels[:, 1:].reshape(-1)
-    return torch.nn.functional.cross_entropy(shifted_logits.float(), shifted_labels, ignore_index=IGNORE_INDEX)
+    """logits [B, T, V], labels [B, T] -> scalar: next-token CE, averaged per example, then over the batch.
+
+    Per-example averaging gives every example the same weight: with a plain token mean, the
+    few long code answers (~60 tokens) would drown the many short shell answers (~5 tokens),
+    and the shell answers are where argument copying has to be learned.
+    """
+    shifted_logits = logits[:, :-1, :]
+    shifted_labels = labels[:, 1:]
+    token_loss = torch.nn.functional.cross_entropy(
+        shifted_logits.float().transpose(1, 2), shifted_labels, ignore_index=IGNORE_INDEX, reduction="none"
+    )  # [B, T-1]
+    counts = (shifted_labels != IGNORE_INDEX).sum(dim=1)  # [B]
+    has_labels = counts > 0
+    per_example = token_loss.sum(dim=1)[has_labels] / counts[has_labels]
+    return per_example.mean()
 
 
 def get_lr(step: int, config: BootstrapConfig) -> float:

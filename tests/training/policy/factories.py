@@ -71,7 +71,7 @@ def fixture_examples(copies: int = 4) -> list[SFTExample]:
     ]
 
 
-def tiny_bootstrap(output_dir: Path, *, seed: int = 0, steps: int = 40) -> BootstrapResult:
+def tiny_bootstrap(output_dir: Path, *, seed: int = 0, steps: int = 80) -> BootstrapResult:
     """A real bootstrap of a ~100k-parameter policy on the fixture corpus (a few seconds)."""
     config = BootstrapConfig(
         output_dir=str(output_dir),

@@ -20,7 +20,7 @@ def test_bootstrap_writes_a_loadable_versioned_checkpoint(tiny_policy: Path) -> 
     model, tokenizer = policy_load(tiny_policy)
     metadata = policy_metadata(tiny_policy)
     assert metadata["version"] == "tiny-0"
-    assert metadata["seed"] == 0 and metadata["steps"] == 40
+    assert metadata["seed"] == 0 and metadata["steps"] == 80
     assert metadata["final_loss"] < 2.0  # well below the ~6.2 of a uniform guess over the vocab
     assert set(metadata["corpus"]["flavor_counts"]) <= set(CORPUS_FLAVORS)
     assert metadata["params"] == sum(p.numel() for p in model.parameters())

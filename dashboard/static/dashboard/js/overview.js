@@ -69,13 +69,13 @@ FW.page("overview", async () => {
     if (m.difference.significant && m.difference.relative !== null && m.key !== "tool_call_success_rate") cells.push({ dimension, value: entry.value, m });
   })));
   cells.sort((x, y) => Math.abs(y.m.difference.relative) - Math.abs(x.m.difference.relative));
-  const rows = cells.slice(0, 8).map(({ dimension, value, m }) => el("tr", { "data-mover": `${dimension}:${value}:${m.key}` },
+  const moverRows = cells.slice(0, 8).map(({ dimension, value, m }) => el("tr", { "data-mover": `${dimension}:${value}:${m.key}` },
     el("td", {}, el("span", { class: "muted" }, TITLES[dimension] + " "), el("strong", {}, value)),
     el("td", {}, m.label),
     el("td", { class: "num" }, el("span", { class: "muted" }, fmt.value(m, m.a.value) + " → "), el("strong", {}, fmt.value(m, m.b.value))),
     el("td", { class: "num" }, FW.badge(m, m.difference)),
     el("td", { class: "num pval" }, fmt.p(m.difference.p_value))));
-  movers.replaceChildren(rows.length
-    ? el("table", { class: "data" }, el("thead", {}, el("tr", {}, el("th", {}, "Slice"), el("th", {}, "Metric"), el("th", { class: "num" }, `${data.baseline} → ${data.newest}`), el("th", { class: "num" }, "Change"), el("th", { class: "num" }, "p"))), el("tbody", {}, rows))
+  movers.replaceChildren(moverRows.length
+    ? el("table", { class: "data" }, el("thead", {}, el("tr", {}, el("th", {}, "Slice"), el("th", {}, "Metric"), el("th", { class: "num" }, `${data.baseline} → ${data.newest}`), el("th", { class: "num" }, "Change"), el("th", { class: "num" }, "p"))), el("tbody", {}, moverRows))
     : el("div", { class: "empty" }, "No breakdown changed significantly."));
 });
