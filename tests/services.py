@@ -38,5 +38,18 @@ def service_stop(name: str, *, timeout_s: float = 120) -> None:
 
 
 def service_start(name: str, *, timeout_s: float = 300) -> None:
-    """Start ``name`` if it is not running and wait until it answers requests."""
+    """Start ``name`` if it is not running and wait until it answers requests.
+
+    After PostgreSQL comes back, this process's Django connections are dead sockets:
+    they are closed so the next query reconnects instead of failing every later test.
+    """
     _services_run("start", name, timeout_s=timeout_s)
+    if name == "postgres":
+        from django.db import connections
+
+        connections.close_all()
+
+
+def service_restart(name: str, *, timeout_s: float = 300) -> None:
+    service_stop(name, timeout_s=timeout_s)
+    service_start(name, timeout_s=timeout_s)

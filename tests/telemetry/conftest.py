@@ -26,10 +26,6 @@ def require_env(name: str) -> str:
     return value
 
 
-def service(action: str, name: str) -> None:
-    subprocess.run([str(REPO / "scripts" / "services.sh"), action, name], check=True, capture_output=True, timeout=300)
-
-
 def wait_until(predicate: Callable[[], bool], *, timeout: float, message: str | Callable[[], str], interval: float = 0.2) -> None:
     """Poll ``predicate``; on timeout fail with ``message`` (a callable is evaluated then)."""
     deadline = time.monotonic() + timeout

@@ -20,7 +20,8 @@ from telemetry.models import Event, HourlyRollup
 from telemetry.services import event_normalize, organization_get_or_create
 from telemetry.synthetic import burst
 from tests.factories import api_client_for
-from tests.telemetry.conftest import service, wait_until
+from tests.services import service_restart, service_start, service_stop
+from tests.telemetry.conftest import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -64,7 +65,7 @@ def test_broker_restarted_during_a_load_loses_nothing(org, kafka_topics, consume
     api = api_client_for(org)
     events = burst(seed=22, sessions=1500, versions={"v1": 0.5})
     batches = iter([events[i:i + 200] for i in range(0, len(events), 200)])
-    restart = threading.Thread(target=service, args=("restart", "kafka"))
+    restart = threading.Thread(target=service_restart, args=("kafka",))
     accepted: list[dict] = []
     unavailable = 0
     batches_after_restart = 0
@@ -97,15 +98,14 @@ def test_database_away_then_back_consumer_catches_up(org, kafka_topics, consumer
     publish_directly(org, first)
     wait_until(lambda: Event.objects.count() == len(first), timeout=60, message="first burst stored")
     connections.close_all()
-    service("stop", "postgres")
+    service_stop("postgres")
     try:
         second = burst(seed=24, sessions=100, versions={"v1": 0.5})
         publish_directly(org, second)  # Kafka keeps accepting while the database is away
         time.sleep(6)
         assert consumer.process.poll() is None, f"the consumer must wait, not die\n{consumer.log()}"
     finally:
-        service("start", "postgres")
-    connections.close_all()
+        service_start("postgres")
     total = len(first) + len(second)
     wait_until(lambda: Event.objects.count() == total, timeout=120, message=lambda: f"caught up\n{consumer.log()}")
     assert "database unavailable" in consumer.log()
