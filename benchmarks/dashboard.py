@@ -62,6 +62,8 @@ TOOLS = ("shell", "read_file", "edit_file", "search")
 ERROR_KINDS = {"shell": ("invalid_for_shell", "nonzero_exit", "timeout"), "read_file": ("invalid_arguments", "permission"),
                "edit_file": ("invalid_arguments",), "search": ("timeout",)}
 CHECKPOINTS = ((30, 1.0), (120, 0.97), (300, 0.93), (600, 0.9), (3600, 0.85))
+COMPACTED_TABLES = ("dashboard_dailyrollup, dashboard_versionhourrollup, dashboard_slicedailyrollup, dashboard_dailytoolerrorrollup, "
+                    "dashboard_compactedday, dashboard_compactedversion, dashboard_rollupcompaction")
 EVENT_COLUMNS = ("org_id", "event_id", "type", "ts", "received_at", "session_id", "task_id", "user_hash", "model_name",
                  "model_version", "os", "shell", "ide", "ide_version", "language", "repo_id", "tool", "payload")
 
@@ -510,8 +512,7 @@ def dataset_load(args: argparse.Namespace) -> dict[str, Any]:
     from telemetry.services import organization_get_or_create, rejections_record
 
     timings: dict[str, float] = {}
-    derived = ("telemetry_hourlyrollup, telemetry_toolerrorrollup, telemetry_ingestminute, telemetry_rejectionrollup, telemetry_deadletter, "
-               "dashboard_dailyrollup, dashboard_dailytoolerrorrollup, dashboard_compactedday, dashboard_compactedversion, dashboard_rollupcompaction")
+    derived = f"telemetry_hourlyrollup, telemetry_toolerrorrollup, telemetry_ingestminute, telemetry_rejectionrollup, telemetry_deadletter, {COMPACTED_TABLES}"
     with connection.cursor() as cursor:
         cursor.execute("SELECT value FROM bench_meta WHERE key = 'events'")
         row = cursor.fetchone()
@@ -557,15 +558,18 @@ def dataset_load(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def table_sizes() -> dict[str, Any]:
+    """Exact row counts and on-disk sizes of the tables the comparison reads."""
     from django.db import connection
 
+    tables = ("telemetry_event", "telemetry_hourlyrollup", "telemetry_toolerrorrollup", "telemetry_ingestminute", "dashboard_dailyrollup",
+              "dashboard_versionhourrollup", "dashboard_slicedailyrollup", "dashboard_dailytoolerrorrollup")
+    sizes = {}
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT relname, n_live_tup, pg_total_relation_size(relid) FROM pg_stat_user_tables "
-            "WHERE relname IN ('telemetry_event', 'telemetry_hourlyrollup', 'telemetry_toolerrorrollup', 'telemetry_ingestminute', "
-            "'dashboard_dailyrollup', 'dashboard_dailytoolerrorrollup') ORDER BY 3 DESC"
-        )
-        return {name: {"rows": rows, "bytes": size} for name, rows, size in cursor.fetchall()}
+        for table in tables:
+            cursor.execute(f"SELECT count(*), pg_total_relation_size('{table}') FROM {table}")
+            rows, size = cursor.fetchone()
+            sizes[table] = {"rows": rows, "bytes": size}
+    return sizes
 
 
 # --- timing -----------------------------------------------------------------------------------------
@@ -710,11 +714,15 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"(rollups), {args.raw_repeats} (raw events)\n")
     from dashboard.compaction import rollups_compact_all
 
+    from django.db import connection as conn
+
+    with conn.cursor() as cursor:  # compact from scratch, so that its cost is measured too
+        cursor.execute(f"TRUNCATE {COMPACTED_TABLES}")
     t = time.perf_counter()
     compacted = rollups_compact_all()
     compaction_s = time.perf_counter() - t
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE dashboard_dailyrollup, dashboard_dailytoolerrorrollup, dashboard_compactedversion, dashboard_rollupcompaction")
+        cursor.execute(f"ANALYZE {COMPACTED_TABLES}")
     print(f"daily compaction: {sum(r.days_rebuilt for r in compacted)} day(s) rebuilt in {compaction_s:.1f} s")
     sizes = table_sizes()
     for name, info in sizes.items():

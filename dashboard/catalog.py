@@ -8,7 +8,7 @@ point values agree).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from dashboard.stats import (
     Difference,
@@ -46,8 +46,11 @@ class Metric:
         estimate = self._estimate(_getter(t))
         if estimate.low is None:
             return estimate
-        high = min(estimate.high, 1.0) if self.unit == "share" else estimate.high
-        return replace(estimate, low=max(estimate.low, 0.0), high=high)
+        low = estimate.low if estimate.low > 0.0 else 0.0
+        high = estimate.high if self.unit != "share" or estimate.high < 1.0 else 1.0
+        if low == estimate.low and high == estimate.high:
+            return estimate
+        return Estimate(value=estimate.value, low=low, high=high, se=estimate.se, n=estimate.n)
 
     def _estimate(self, g: Totals) -> Estimate:
         if self.kind == "proportion":

@@ -16,11 +16,14 @@ from django.utils import timezone
 
 from dashboard.models import (
     COUNTER_FIELDS,
+    DIMENSION_FIELDS,
     CompactedDay,
     CompactedVersion,
     DailyRollup,
     DailyToolErrorRollup,
     RollupCompaction,
+    SliceDailyRollup,
+    VersionHourRollup,
 )
 from telemetry.models import HourlyRollup, Organization, ToolErrorRollup
 
@@ -45,20 +48,35 @@ def _db_datetime(value: datetime):
 
 
 def _day_rebuild(org: Organization, day: datetime) -> None:
-    """Replace ``day``'s daily rows of ``org`` by the sums of its hourly rows."""
+    """Replace ``day``'s compacted rows of ``org`` by the sums of its hourly rows."""
     DailyRollup.objects.filter(org=org, day=day).delete()
+    SliceDailyRollup.objects.filter(org=org, day=day).delete()
+    VersionHourRollup.objects.filter(org=org, hour__gte=day, hour__lt=day + DAY).delete()
     DailyToolErrorRollup.objects.filter(org=org, day=day).delete()
     counters = ", ".join(COUNTER_FIELDS)
     sums = ", ".join(f"SUM({c})" for c in COUNTER_FIELDS)
     dims = "model_version, os, shell, ide, language, tool"
-    bounds = [_db_datetime(day), org.id, _db_datetime(day), _db_datetime(day + DAY)]
+    hourly = HourlyRollup._meta.db_table
+    where = "WHERE org_id = %s AND hour >= %s AND hour < %s"
+    in_day = [org.id, _db_datetime(day), _db_datetime(day + DAY)]
+    bounds = [_db_datetime(day), *in_day]
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {DailyRollup._meta.db_table} (day, org_id, {dims}, {counters}) "
-            f"SELECT %s, org_id, {dims}, {sums} FROM {HourlyRollup._meta.db_table} "
-            f"WHERE org_id = %s AND hour >= %s AND hour < %s GROUP BY org_id, {dims}",
+            f"SELECT %s, org_id, {dims}, {sums} FROM {hourly} {where} GROUP BY org_id, {dims}",
             bounds,
         )
+        cursor.execute(
+            f"INSERT INTO {VersionHourRollup._meta.db_table} (org_id, model_version, hour, {counters}) "
+            f"SELECT org_id, model_version, hour, {sums} FROM {hourly} {where} GROUP BY org_id, model_version, hour",
+            in_day,
+        )
+        for dimension in DIMENSION_FIELDS:
+            cursor.execute(
+                f"INSERT INTO {SliceDailyRollup._meta.db_table} (day, dimension, org_id, model_version, value, {counters}) "
+                f"SELECT %s, %s, org_id, model_version, {dimension}, {sums} FROM {hourly} {where} GROUP BY org_id, model_version, {dimension}",
+                [_db_datetime(day), dimension, *in_day],
+            )
         error_dims = "model_version, os, shell, tool, error_kind"
         cursor.execute(
             f"INSERT INTO {DailyToolErrorRollup._meta.db_table} (day, org_id, {error_dims}, count) "
@@ -128,6 +146,6 @@ def rollups_compact_all(*, now: datetime | None = None) -> list[CompactionResult
 
 
 def compaction_watermark(*, org: Organization) -> datetime | None:
-    """Hours of ``org`` before this are in the daily tables (None: nothing compacted)."""
+    """Hours of ``org`` before this are in the compacted tables (None: nothing compacted)."""
     until = RollupCompaction.objects.filter(org=org).values_list("compacted_until", flat=True).first()
     return until if until is not None and until > EPOCH else None

@@ -2,10 +2,15 @@
 
 ``HourlyRollup`` is keyed by hour and seven dimensions; 10 million events a month make a
 quarter of a million rows, too many to sum for every page view. ``dashboard.compaction``
-sums each complete UTC day of it into ``DailyRollup`` (same keys and counters, 24 times
-fewer rows) and ``DailyToolErrorRollup``. Reads then take whole compacted days from the
-daily tables and every other hour (today, partial days of a range, hourly buckets) from the
-hourly ones, so the numbers are the same sums either way (tests check equality).
+sums each complete UTC day of it three ways, each a fraction of its size:
+
+- ``DailyRollup``: per day, all dimensions (filtered breakdowns), ~24x fewer rows;
+- ``VersionHourRollup``: per hour, no dimensions (totals, hourly and daily trends);
+- ``SliceDailyRollup``: per day and one dimension value (unfiltered breakdowns, compare);
+
+and ``DailyToolErrorRollup``. Reads take the compacted days from the smallest table that
+can answer and every other hour (today, partial days of a range) from the hourly ones, so
+the numbers are the same sums either way (tests check equality on every endpoint).
 
 A day already compacted is recompacted when its checksum (sum of ``events`` and of
 ``finished_task_tokens`` over its hourly rows; every stored event changes the first, and
@@ -45,8 +50,37 @@ class DailyRollup(models.Model):
         indexes = [models.Index(fields=["org", "day"], name="dashboard_daily_org_day")]
 
 
-for _counter in COUNTER_FIELDS:
-    DailyRollup.add_to_class(_counter, models.BigIntegerField(default=0))
+class VersionHourRollup(models.Model):
+    """HourlyRollup summed over the five dimensions: per (org, version, hour), compacted days."""
+
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    model_version = models.CharField(max_length=128)
+    hour = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["org", "model_version", "hour"], name="dashboard_version_hour_unique")]
+        indexes = [models.Index(fields=["org", "hour"], name="dashboard_vh_org_hour")]
+
+
+class SliceDailyRollup(models.Model):
+    """DailyRollup summed over all dimensions but one: per (org, version, day, dimension, value)."""
+
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    model_version = models.CharField(max_length=128)
+    day = models.DateTimeField()
+    dimension = models.CharField(max_length=16)
+    value = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["org", "model_version", "day", "dimension", "value"], name="dashboard_slice_daily_unique")
+        ]
+        indexes = [models.Index(fields=["org", "dimension", "day"], name="dashboard_slice_org_dim_day")]
+
+
+for _model in (DailyRollup, VersionHourRollup, SliceDailyRollup):
+    for _counter in COUNTER_FIELDS:
+        _model.add_to_class(_counter, models.BigIntegerField(default=0))
 
 
 class DailyToolErrorRollup(models.Model):

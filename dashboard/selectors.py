@@ -28,7 +28,7 @@ from dashboard.catalog import (
     counters_for,
     headline_metrics,
 )
-from dashboard.models import CompactedVersion, DailyRollup, DailyToolErrorRollup
+from dashboard.models import CompactedVersion, DailyRollup, DailyToolErrorRollup, SliceDailyRollup, VersionHourRollup
 from telemetry.models import IngestMinute, Organization, RejectionRollup, ToolErrorRollup
 from telemetry.selectors import COUNTER_FIELDS, counters_to_metrics, rollups_filter
 
@@ -100,6 +100,17 @@ def daily_span(*, since: datetime | None, until: datetime | None, watermark: dat
     return start, end
 
 
+def hour_span(*, since: datetime | None, until: datetime | None, watermark: datetime | None) -> tuple[datetime | None, datetime] | None:
+    """The compacted hours [start, end) inside the hour range of since/until, or None."""
+    if watermark is None:
+        return None
+    start = since.replace(minute=0, second=0, microsecond=0) if since is not None else None
+    end = watermark if until is None else min(watermark, _ceil_hour(until))
+    if start is not None and start >= end:
+        return None
+    return start, end
+
+
 def _exclude_span(rows, span: tuple[datetime | None, datetime] | None, field: str):
     if span is None:
         return rows
@@ -108,10 +119,10 @@ def _exclude_span(rows, span: tuple[datetime | None, datetime] | None, field: st
     return rows.filter(after | Q(**{f"{field}__lt": start}) if start is not None else after)
 
 
-def _within_span(rows, span: tuple[datetime | None, datetime]):
+def _within_span(rows, span: tuple[datetime | None, datetime], field: str = "day"):
     start, end = span
-    rows = rows.filter(day__lt=end)
-    return rows.filter(day__gte=start) if start is not None else rows
+    rows = rows.filter(**{f"{field}__lt": end})
+    return rows.filter(**{f"{field}__gte": start}) if start is not None else rows
 
 
 def _merge(parts: Iterable[Iterable[Mapping[str, Any]]], keys: Sequence[str], counters: Sequence[str]) -> list[dict[str, Any]]:
@@ -128,6 +139,41 @@ def _merge(parts: Iterable[Iterable[Mapping[str, Any]]], keys: Sequence[str], co
     return list(merged.values())
 
 
+def _compacted_part(*, org, group_by: Sequence[str], bucket: str | None, filters: Mapping[str, str], since, until):
+    """The compacted table that can answer this grouping, its rows in range, and the span it covers.
+
+    - no dimension grouped or filtered: VersionHourRollup (hour grain: any bucket);
+    - one dimension grouped, none filtered, no hourly bucket: SliceDailyRollup;
+    - otherwise, no hourly bucket: DailyRollup;
+    - hourly buckets by dimension: nothing compacted (HourlyRollup only).
+    Returns (rows in the compacted span, the span) or (None, None).
+    """
+    watermark = compaction.compaction_watermark(org=org)
+    dimensions = [k for k in group_by if k != "model_version"]
+    if not filters and not dimensions:
+        span = hour_span(since=since, until=until, watermark=watermark)
+        if span is None:
+            return None, None
+        rows = _within_span(VersionHourRollup.objects.filter(org=org), span, "hour")
+        if bucket == "day":
+            rows = rows.annotate(bucket=TruncDay("hour", tzinfo=dt_timezone.utc))
+        elif bucket == "hour":
+            rows = rows.annotate(bucket=F("hour"))
+        return rows, span
+    if bucket == "hour":
+        return None, None
+    span = daily_span(since=since, until=until, watermark=watermark)
+    if span is None:
+        return None, None
+    if not filters and len(dimensions) == 1:
+        rows = _within_span(SliceDailyRollup.objects.filter(org=org, dimension=dimensions[0]), span).annotate(**{dimensions[0]: F("value")})
+    else:
+        rows = _within_span(DailyRollup.objects.filter(org=org, **filters), span)
+    if bucket == "day":
+        rows = rows.annotate(bucket=F("day"))
+    return rows, span
+
+
 def rollup_totals(
     *,
     org: Organization,
@@ -141,11 +187,12 @@ def rollup_totals(
 ) -> list[dict[str, Any]]:
     """Summed ``counters`` per ``group_by`` (and per hour/day ``bucket``).
 
-    Whole compacted days come from DailyRollup, every other hour of the range from
-    HourlyRollup (hourly buckets read HourlyRollup only); the parts are added up.
+    Compacted hours come from the smallest compacted table that can answer (see
+    ``_compacted_part``), every other hour of the range from HourlyRollup; the parts are
+    added up.
     """
     filters = {k: v for k, v in (filters or {}).items() if v is not None}
-    span = None if bucket == "hour" else daily_span(since=since, until=until, watermark=compaction.compaction_watermark(org=org))
+    compacted, span = _compacted_part(org=org, group_by=group_by, bucket=bucket, filters=filters, since=since, until=until)
     hourly = _exclude_span(rollups_filter(org=org, model_versions=list(versions or []), since=since, until=until, **filters), span, "hour")
     keys = list(group_by)
     if bucket == "day":
@@ -156,13 +203,10 @@ def rollup_totals(
         keys.append("bucket")
     sums = {c: Sum(c) for c in counters}
     parts = [hourly.values(*keys).annotate(**sums).order_by()]
-    if span is not None:
-        daily = _within_span(DailyRollup.objects.filter(org=org, **filters), span)
+    if compacted is not None:
         if versions:
-            daily = daily.filter(model_version__in=list(versions))
-        if bucket == "day":
-            daily = daily.annotate(bucket=F("day"))
-        parts.append(daily.values(*keys).annotate(**sums).order_by())
+            compacted = compacted.filter(model_version__in=list(versions))
+        parts.append(compacted.values(*keys).annotate(**sums).order_by())
     return _merge(parts, keys, counters)
 
 

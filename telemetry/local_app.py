@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+from django.contrib.staticfiles.handlers import StaticFilesHandler
 from django.core.wsgi import get_wsgi_application
 
 
@@ -22,7 +23,8 @@ class _QuietHandler(WSGIRequestHandler):
 def local_app_server() -> Iterator[str]:
     """Serve the Django app on 127.0.0.1 (a free port) in a thread; yield its base URL."""
     server = ThreadedWSGIServer(("127.0.0.1", 0), _QuietHandler, allow_reuse_address=False)
-    server.set_app(get_wsgi_application())
+    # Static files too (the dashboard's charts), as runserver does, with DEBUG off.
+    server.set_app(StaticFilesHandler(get_wsgi_application()))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -1,6 +1,9 @@
-"""A simulated run for dashboard tests, stored through the real ingestion path.
+"""Simulated runs for dashboard tests, stored through the real ingestion path.
 
-``simulate_org`` sends realistic sessions (several model versions that appear one after
+``simulate_over_http`` drives the project's simulator (``training.simulator``: simulated IDE
+users asking a reference policy for help) against a live app, over POST /api/v1/events;
+the browser tests use it. ``simulate_org`` (a smaller generator with known shapes, used by
+the API and statistics tests) sends realistic sessions (several model versions that appear one after
 another, Windows with cmd/PowerShell, macOS, Linux, tool errors whose kinds depend on the
 shell, suggestions, retention checks at every checkpoint, finished tasks, feedback) to
 ``telemetry.services.events_ingest``, plus a few invalid events (rejections) and one
@@ -159,3 +162,58 @@ def simulate_org(
         result = messages_store(messages=[(f"poison-{slug}-{i}", b"\x00not a bus message") for i in range(dead_letters)])
         get_bus().dead_letter(result.dead_letters)
     return org
+
+
+# --- the project's simulator (training.simulator), over HTTP --------------------------------------
+
+ACME_SIMULATED = (("acme-coder-2025.09", "v1"), ("acme-coder-2025.10", "v0"), ("acme-coder-2025.11", "v2"))
+"""(version name, reference flavour mix): v1 answers Linux-biased and verbose, v2 mostly good."""
+GLOBEX_SIMULATED = (("globex-secret-7b", "v1"), ("globex-secret-13b", "v2"))
+
+
+def simulate_over_http(
+    *,
+    base_url: str,
+    api_key: str,
+    versions: tuple[tuple[str, str], ...],
+    sessions_per_phase: int = 90,
+    hours: int = 24,
+    seed: int = 1,
+    now: datetime | None = None,
+) -> int:
+    """Run ``training.simulator`` against a live app: simulated IDE users, real POST /api/v1/events.
+
+    Versions roll out one after another: phase i starts at i * hours / n and serves the
+    i-th version alongside the previous one (users split by a hash of their id), so each
+    version first appears at a different hour. Returns the events sent.
+    """
+    from training.simulator import HashSplit, ReferenceResponder, SimulationConfig, TelemetrySender, simulate
+    from training.simulator.responders import REFERENCE_MIXES
+
+    now = now or datetime.now(timezone.utc)
+    start = (now - timedelta(hours=hours)).replace(minute=0, second=0, microsecond=0)
+    responder = ReferenceResponder(mixes={name: REFERENCE_MIXES[mix] for name, mix in versions})
+    names = [name for name, _ in versions]
+    step = hours / len(names)
+    sent = 0
+    with TelemetrySender(base_url, api_key, batch_size=500) as sender:
+        for i, name in enumerate(names):
+            live = names[max(0, i - 1): i + 1]
+            config = SimulationConfig(sessions=sessions_per_phase, seed=seed + i, start=start + timedelta(hours=i * step), span_hours=hours - i * step - 1)
+            result = simulate(config, responder=responder, assigner=HashSplit(live), sink=lambda record, json_events, otlp: sender.add(json_events),
+                              keep_events=False, progress=False)
+            sent += result.events_sent
+    return sent
+
+
+def ingestion_troubles(*, base_url: str, api_key: str, org_slug: str, dead_letters: int = 1) -> None:
+    """A few invalid events through the real endpoint (rejections) and undecodable bus messages (dead letters)."""
+    import requests
+
+    bad = [make_event("tool.call", payload={"tool": "shell"}), make_event("tool.call", payload={"tool": "shell"}), make_event("tool.call")]
+    del bad[2]["model"]
+    response = requests.post(f"{base_url}/api/v1/events", json={"events": bad}, headers={"Authorization": f"Bearer {api_key}"}, timeout=60)
+    assert response.status_code == 202 and len(response.json()["rejected"]) == 3, response.text
+    if dead_letters:
+        result = messages_store(messages=[(f"poison-{org_slug}-{i}", b"\x00not a bus message") for i in range(dead_letters)])
+        get_bus().dead_letter(result.dead_letters)

@@ -1,7 +1,7 @@
 """The dashboard in headless Chromium (Debian's /usr/bin/chromium), driven by Playwright.
 
-Logs in through the login form, opens every registered page on a simulated run (stored
-through the real ingestion path), checks that charts were really drawn (Chart.js instance
+Logs in through the login form, opens every registered page on a run of the project's
+simulator (``training.simulator``, sending over the real POST /api/v1/events), checks that charts were really drawn (Chart.js instance
 with data, and coloured pixels on the canvas), filters by model version, compares two
 versions, and checks that another organization's data never shows. Screenshots of every
 page land in artifacts/screenshots/.
@@ -17,7 +17,8 @@ from django.conf import settings as django_settings
 
 from dashboard.pages import PAGES
 from tests.dashboard.conftest import FAST_HASHERS, PASSWORD, user_in
-from tests.dashboard.data import ACME_VERSIONS, GLOBEX_VERSIONS, simulate_org
+from telemetry.services import api_key_create, organization_get_or_create
+from tests.dashboard.data import ACME_SIMULATED, GLOBEX_SIMULATED, ingestion_troubles, simulate_over_http
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -25,8 +26,8 @@ CHROMIUM = os.environ.get("FLYWHEEL_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
 SCREENSHOTS = Path(django_settings.BASE_DIR) / "artifacts" / "screenshots"
 VENDOR_CHART = Path(django_settings.BASE_DIR) / "dashboard" / "static" / "dashboard" / "vendor" / "chart.umd.min.js"
-ACME = [v.name for v in ACME_VERSIONS]
-GLOBEX = [v.name for v in GLOBEX_VERSIONS]
+ACME = [name for name, _ in ACME_SIMULATED]
+GLOBEX = [name for name, _ in GLOBEX_SIMULATED]
 
 # Number of non-transparent pixels of a canvas: > 0 only once something was drawn on it.
 PAINTED_PIXELS_JS = """(canvas) => {
@@ -72,11 +73,15 @@ def chromium(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture
-def run(settings):
-    """Two organizations from a simulated run, and one user in each."""
+def run(settings, live_server):
+    """Two organizations filled by the project's simulator over HTTP, and one user in each."""
     settings.PASSWORD_HASHERS = FAST_HASHERS
-    acme = simulate_org(slug="acme", versions=ACME_VERSIONS, sessions=160, seed=11)
-    globex = simulate_org(slug="globex", versions=GLOBEX_VERSIONS, sessions=60, seed=5, dead_letters=0)
+    acme = organization_get_or_create(slug="acme", name="Acme")
+    globex = organization_get_or_create(slug="globex", name="Globex")
+    for org, versions, seed, dead in ((acme, ACME_SIMULATED, 11, 1), (globex, GLOBEX_SIMULATED, 5, 0)):
+        key = api_key_create(org=org)
+        assert simulate_over_http(base_url=live_server.url, api_key=key, versions=versions, seed=seed) > 1000
+        ingestion_troubles(base_url=live_server.url, api_key=key, org_slug=org.slug, dead_letters=dead)
     return {"acme": acme, "globex": globex, "alice": user_in(acme, "alice", staff=True), "bob": user_in(globex, "bob")}
 
 

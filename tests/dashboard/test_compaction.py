@@ -11,7 +11,15 @@ from django.db import transaction
 
 from dashboard import selectors
 from dashboard.compaction import compaction_watermark, day_floor, rollups_compact
-from dashboard.models import CompactedDay, CompactedVersion, DailyRollup, DailyToolErrorRollup, RollupCompaction
+from dashboard.models import (
+    CompactedDay,
+    CompactedVersion,
+    DailyRollup,
+    DailyToolErrorRollup,
+    RollupCompaction,
+    SliceDailyRollup,
+    VersionHourRollup,
+)
 from telemetry.models import HourlyRollup
 from telemetry.services import events_ingest, organization_get_or_create
 from tests.dashboard.data import ACME_VERSIONS, simulated_events
@@ -68,7 +76,8 @@ def test_compacted_reads_equal_hourly_reads_for_every_endpoint_and_range(org):
     result = rollups_compact(org=org, now=NOW)
     assert result.compacted_until == TODAY and result.days_rebuilt == result.days_checked >= 3
     assert compaction_watermark(org=org) == TODAY
-    assert DailyRollup.objects.filter(org=org).count() > 0 and DailyToolErrorRollup.objects.filter(org=org).count() > 0
+    for model in (DailyRollup, DailyToolErrorRollup, VersionHourRollup, SliceDailyRollup):
+        assert model.objects.filter(org=org).exists(), model.__name__
     assert HourlyRollup.objects.filter(org=org).count() > DailyRollup.objects.filter(org=org).count()
     assert payloads(org) == before
     # Idempotent: nothing to rebuild when nothing changed.

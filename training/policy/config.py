@@ -18,9 +18,9 @@ class PolicyArchitecture:
 
     vocab_size: int = 2048
     """Byte-level BPE vocabulary size, special tokens included (the trainer may stop short)."""
-    hidden_size: int = 192
+    hidden_size: int = 128
     """Width of the residual stream."""
-    intermediate_size: int = 512
+    intermediate_size: int = 384
     """Width of the SwiGLU MLP."""
     num_hidden_layers: int = 4
     """Transformer blocks."""
@@ -84,15 +84,15 @@ class BootstrapConfig:
     """Version name recorded in ``flywheel_policy.json`` and used as the served model name."""
     seed: int = 0
     """Seeds the corpus flavor draws, the weight init and the batch order: same seed, same v0."""
-    steps: int = 500
+    steps: int = 2000
     """Optimizer steps."""
     batch_size: int = 16
     """Sequences per step."""
-    learning_rate: float = 3e-3
+    learning_rate: float = 5e-3
     """Peak AdamW learning rate (tiny models tolerate, and need, a large one)."""
-    min_learning_rate: float = 3e-4
+    min_learning_rate: float = 5e-4
     """Floor of the cosine decay."""
-    warmup_steps: int = 30
+    warmup_steps: int = 50
     """Linear warmup steps before the cosine decay."""
     weight_decay: float = 0.01
     """AdamW decoupled weight decay (not applied to norms and biases)."""
@@ -100,14 +100,16 @@ class BootstrapConfig:
     """Max global gradient norm."""
     samples_per_task: int = 6
     """Corpus examples drawn per train task, each with its own flavor draw."""
-    rename_share: float = 0.5
+    rename_share: float = 0.9
     """Share of terminal examples whose `backticked` arguments are renamed to fresh made-up
     names in prompt and answer alike: the train split has ~2 argument values per (intent,
     shell), so without this a small model memorises answers instead of copying arguments."""
     max_seq_len: int = 384
     """Training sequences longer than this are dropped (they would be truncated mid-answer)."""
-    threads: int = 2
-    """``torch.set_num_threads``: the target machine has 2 cores."""
+    threads: int = 1
+    """``torch.set_num_threads``. 1, not 2, on the 2-core target: measured on a shared
+    machine, 2 OpenMP threads ran a step 5x SLOWER than 1 once other processes competed for
+    the cores (spin-waiting), while on an idle machine 2 threads gain well under 2x."""
     mix: CorpusMix = field(default_factory=CorpusMix)
     """Flavor mix of the deliberately imperfect corpus."""
     architecture: PolicyArchitecture = field(default_factory=PolicyArchitecture)

@@ -110,9 +110,11 @@ def rename_arguments(prompt: str, response: str, rng: random.Random) -> tuple[st
     "ls src" instead of learning to copy the argument. Only alphabetic pieces of 2+ letters
     are renamed (case style kept; digits, separators and file extensions kept), and only
     arguments that the response uses verbatim (or with backslashes for slashes) -- so the
-    renamed pair stays exactly as right or wrong as the original.
+    answer keeps its command (right or wrong for the shell) and only its names change.
     """
-    args = sorted({a for a in BACKTICKED.findall(prompt) if _occurs(a, response)}, key=len, reverse=True)
+    # Sorted by (length desc, text): never iterate a set here, string hashing differs per
+    # process and would change which fresh name each argument gets.
+    args = sorted({a for a in BACKTICKED.findall(prompt) if _occurs(a, response)}, key=lambda a: (-len(a), a))
     if not args:
         return prompt, response
     pieces: dict[str, str] = {}
@@ -123,7 +125,7 @@ def rename_arguments(prompt: str, response: str, rng: random.Random) -> tuple[st
     for arg in args:
         new = rename(arg)
         prompt = prompt.replace(f"`{arg}`", f"`{new}`")
-        for old_form, new_form in {(arg, new), (arg.replace("/", "\\"), new.replace("/", "\\"))}:
+        for old_form, new_form in dict.fromkeys([(arg, new), (arg.replace("/", "\\"), new.replace("/", "\\"))]):
             response = re.sub(rf"(?<![\w/.-]){re.escape(old_form)}(?![\w-])", lambda _: new_form, response)
     return prompt, response
 

@@ -7,15 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
-
-# Whitespace, letter runs, digit runs, punctuation runs and underscores are pre-tokenized
-# apart, so a word gets the SAME tokens wherever it appears: `cache` in the prompt and
-# " cache" in a command share the tokens of "cache". (GPT-2's regex glues the leading space
-# to the word, making "copy the argument" a per-word translation that a small model cannot
-# learn for names it has never seen.)
-PRE_TOKENIZER_PATTERN = r"\s+|[^\W\d_]+|\d+|_+|[^\w\s]+"
 
 BOS_TOKEN = "<|bos|>"
 EOS_TOKEN = "<|eos|>"
@@ -42,12 +35,7 @@ def tokenizer_train(texts: Iterable[str], *, vocab_size: int) -> PreTrainedToken
     can exhaust its merges earlier.
     """
     tokenizer = Tokenizer(models.BPE())
-    tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
-        [
-            pre_tokenizers.Split(Regex(PRE_TOKENIZER_PATTERN), behavior="isolated"),
-            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
-        ]
-    )
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,

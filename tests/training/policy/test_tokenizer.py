@@ -42,14 +42,3 @@ def test_training_is_deterministic() -> None:
     b = tokenizer_train(CORPUS, vocab_size=300)
     assert a.get_vocab() == b.get_vocab()
 
-
-def test_a_word_has_the_same_tokens_in_the_prompt_and_in_a_command() -> None:
-    tokenizer = tokenizer_train(CORPUS + ["Create a directory named `zebrafish`.", "$ mkdir zebrafish"], vocab_size=300)
-
-    def tokens(text: str) -> list[str]:
-        return tokenizer.convert_ids_to_tokens(tokenizer(text, add_special_tokens=False)["input_ids"])
-
-    word = tokens("zebrafish")
-    in_prompt, in_command = tokens("named `zebrafish`."), tokens("$ mkdir zebrafish")
-    assert in_command[-len(word):] == word
-    assert any(in_prompt[i : i + len(word)] == word for i in range(len(in_prompt)))

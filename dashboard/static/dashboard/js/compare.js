@@ -26,7 +26,7 @@ FW.page("compare", async () => {
 
   // Forest plot and table of every metric.
   const forestRows = data.metrics.filter((m) => m.difference.relative !== null);
-  document.getElementById("forest-box").style.height = 60 + 30 * forestRows.length + "px";
+  document.getElementById("forest-box").style.height = 60 + 34 * forestRows.length + "px";
   FW.forestChart(document.querySelector("[data-chart=compare-forest]"), forestRows);
   const head = el("tr", {}, el("th", {}, "Metric"), el("th", { class: "num" }, "A"), el("th", { class: "num" }, "B"), el("th", { class: "num" }, "B − A"), el("th", { class: "num" }, "Change"), el("th", { class: "num" }, "p"));
   const rows = data.metrics.map((m, i) => [

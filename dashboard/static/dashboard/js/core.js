@@ -282,7 +282,8 @@
 
   /* Relative changes with CIs as a horizontal "forest" plot, coloured by verdict. */
   function forestChart(canvas, rows) {
-    const labels = rows.map((r) => r.label);
+    // Long labels on two lines: the y axis may take at most half of a narrow panel.
+    const labels = rows.map((r) => (r.label.length > 22 && r.label.includes(" @ ") ? r.label.replace(" @ ", "\n@ ").split("\n") : r.label));
     const data = rows.map((r) => (r.difference.relative === null ? null : r.difference.relative));
     const ci = rows.map((r) => (r.difference.relative_low === null || r.difference.relative_low === undefined ? null : [r.difference.relative_low, r.difference.relative_high]));
     const colors = rows.map((r) => VERDICT_COLORS[r.difference.verdict]);
@@ -294,14 +295,13 @@
       data: { labels, datasets: [{ label: "Relative change (B vs A)", data, ci, backgroundColor: colors.map((c) => c + "cc"), borderColor: colors, borderWidth: 1, whiskerColor: "#334155" }] },
       options: {
         indexAxis: "y",
-        layout: { padding: { left: 8 } },
         plugins: {
           legend: { display: false },
           tooltip: { callbacks: { label(ctx) { const r = rows[ctx.dataIndex]; return `${fmt.rel(r.difference.relative)} ${fmt.relRange(r.difference)} · ${fmt.p(r.difference.p_value)}`; } } },
         },
         scales: {
           x: { min: -extent, max: extent, grid: { color: (c) => (c.tick && c.tick.value === 0 ? "#64748b" : "#eef2f7") }, ticks: { maxRotation: 0, maxTicksLimit: 5, callback: (v) => fmt.rel(v) } },
-          y: { grid: { display: false } },
+          y: { grid: { display: false }, ticks: { autoSkip: false, font: { size: 11.5 } } },
         },
         datasets: { bar: { borderRadius: 4, barPercentage: 0.6 } },
       },
