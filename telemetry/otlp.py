@@ -118,7 +118,6 @@ time changed (a restart), counts in full.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import json
 import math

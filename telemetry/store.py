@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 
 from telemetry.messages import MessageDecodeError, StoredEvent, message_decode
 from telemetry.metrics import retention_checkpoint

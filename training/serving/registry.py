@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
@@ -141,7 +142,9 @@ def _lora_merged(directory: Path, base_model: PreTrainedModel) -> PreTrainedMode
     from peft import PeftModel  # heavy import, only when an adapter is loaded
 
     try:
-        peft_model = PeftModel.from_pretrained(copy.deepcopy(base_model), directory, is_trainable=False)
+        with warnings.catch_warnings():  # peft calls a transformers API deprecated for v6
+            warnings.simplefilter("ignore", FutureWarning)
+            peft_model = PeftModel.from_pretrained(copy.deepcopy(base_model), directory, is_trainable=False)
         merged = peft_model.merge_and_unload()
     except Exception as exc:  # peft raises many types for a bad adapter; all are the client's input
         raise ApiError(f"Failed to load LoRA adapter from {directory}: {exc}", param="lora_path") from exc
