@@ -42,10 +42,10 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from benchmarks._postgres import bench_database_url, database_ensure  # noqa: E402
 
 ORG_SLUG = "bench"
 OTHER_ORG_SLUG = "bench-other"
@@ -87,24 +87,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def bench_database_url(base_url: str, name: str) -> str:
-    parsed = urlparse(base_url)
-    if parsed.scheme not in {"postgres", "postgresql"}:
-        raise SystemExit("DATABASE_URL must point at PostgreSQL: run `eval \"$(scripts/services.sh env)\"` first.")
-    return urlunparse(parsed._replace(path="/" + name))
 
 
-def database_ensure(url: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
-    admin = urlunparse(parsed._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            print(f"created database {name}")
 
 
 def django_setup(database_url: str) -> None:

@@ -52,10 +52,11 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse, urlunparse
+from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from benchmarks._postgres import bench_database_url, database_ensure  # noqa: E402
 
 REQUIRED_ENV = ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")
 EVENT_COLUMNS = (
@@ -110,21 +111,8 @@ def require_services() -> dict[str, str]:
     return {name: os.environ[name] for name in REQUIRED_ENV}
 
 
-def bench_database_url(base_url: str, name: str) -> str:
-    return urlunparse(urlparse(base_url)._replace(path="/" + name))
 
 
-def database_ensure(url: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
-    admin = urlunparse(parsed._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            print(f"created database {name}")
 
 
 def django_setup(*, database_url: str, topics: dict[str, str]) -> None:

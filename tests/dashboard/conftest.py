@@ -9,7 +9,6 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.test import override_settings
 
-from config.celery import app as celery_app
 from telemetry.bus import reset_bus
 from telemetry.models import Membership, Organization
 from tests.dashboard.data import ACME_VERSIONS, GLOBEX_VERSIONS, simulate_org
@@ -17,23 +16,6 @@ from tests.dashboard.data import ACME_VERSIONS, GLOBEX_VERSIONS, simulate_org
 PASSWORD = "correct-horse-battery"
 # Tests only: PBKDF2's deliberate slowness buys nothing here.
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
-def embedded_pipeline(settings) -> Iterator[None]:
-    """The embedded bus (stores synchronously) and eager Celery, whatever the environment says.
-
-    ``make test`` exports the real services' settings; the dashboard only reads what the
-    store wrote, so its tests use the same store without the Kafka hop (the Kafka-backed
-    pipeline status has its own integration test).
-    """
-    settings.KAFKA_BOOTSTRAP_SERVERS = ""
-    reset_bus()
-    eager = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = eager
-    reset_bus()
 
 
 def user_in(org: Organization, username: str, *, staff: bool = False) -> User:
