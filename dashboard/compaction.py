@@ -15,7 +15,6 @@ from django.db.models.functions import TruncDay
 from django.utils import timezone
 
 from dashboard.models import (
-    COUNTER_FIELDS,
     DIMENSION_FIELDS,
     CompactedDay,
     CompactedVersion,
@@ -25,7 +24,7 @@ from dashboard.models import (
     SliceDailyRollup,
     VersionHourRollup,
 )
-from telemetry.models import HourlyRollup, Organization, ToolErrorRollup
+from telemetry.models import COUNTER_FIELDS, HourlyRollup, Organization, ToolErrorRollup
 
 EPOCH = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)
 DAY = timedelta(days=1)

@@ -21,10 +21,8 @@ from __future__ import annotations
 
 from django.db import models
 
-from telemetry.models import HourlyRollup, Organization
+from telemetry.models import COUNTER_FIELDS, Organization
 
-# The same list as telemetry.selectors.COUNTER_FIELDS (local_fields: usable while apps load).
-COUNTER_FIELDS: tuple[str, ...] = tuple(f.name for f in HourlyRollup._meta.local_fields if f.get_internal_type() == "BigIntegerField")
 DIMENSION_FIELDS: tuple[str, ...] = ("os", "shell", "ide", "language", "tool")
 
 

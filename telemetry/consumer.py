@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import TypeVar
 from dataclasses import dataclass
 
 from django import db
@@ -19,6 +20,7 @@ from telemetry.bus import BusUnavailable, KafkaBus
 from telemetry.store import StoreResult, messages_store
 
 logger = logging.getLogger("flywheel.telemetry.consumer")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,7 @@ class ConsumerConfig:
     poll_timeout_ms: int = 500
     """How long one poll waits for records."""
     db_retry_initial_s: float = 0.5
-    """First wait after a database error; doubles up to ``db_retry_max_s``."""
+    """First wait after a database (or dead-letter topic) error; doubles up to ``db_retry_max_s``."""
     db_retry_max_s: float = 10.0
 
 
@@ -55,31 +57,26 @@ def kafka_consumer(config: ConsumerConfig):
     )
 
 
-def batch_store_with_retry(messages: list[tuple[str, bytes]], *, config: ConsumerConfig, stop: threading.Event) -> StoreResult | None:
-    """Store one batch, waiting out database outages. None if asked to stop while waiting."""
+_STOPPED = object()
+
+
+def retry_until_done(action: Callable[[], T], *, retry_on: tuple[type[Exception], ...], what: str,
+                     config: ConsumerConfig, stop: threading.Event, on_failure: Callable[[], None] | None = None):
+    """Run ``action`` until it succeeds, with exponential backoff on ``retry_on`` errors.
+
+    Returns the action's result, or ``_STOPPED`` if ``stop`` was set while waiting: the
+    caller then leaves the batch uncommitted, so nothing is lost.
+    """
     wait = config.db_retry_initial_s
     while True:
         try:
-            return messages_store(messages=messages)
-        except (db.OperationalError, db.InterfaceError) as exc:
-            logger.warning("database unavailable (%s); retrying the batch in %.1fs", exc.__class__.__name__, wait)
-            db.connections.close_all()
+            return action()
+        except retry_on as exc:
+            logger.warning("%s unavailable (%s: %s); retrying in %.1fs", what, type(exc).__name__, exc, wait)
+            if on_failure is not None:
+                on_failure()
             if stop.wait(wait):
-                return None
-            wait = min(wait * 2, config.db_retry_max_s)
-
-
-def dead_letters_send_with_retry(bus: KafkaBus, result: StoreResult, *, config: ConsumerConfig, stop: threading.Event) -> bool:
-    """Write the batch's dead letters before its offsets are committed; False if stopped first."""
-    wait = config.db_retry_initial_s
-    while True:
-        try:
-            bus.dead_letter(result.dead_letters)
-            return True
-        except BusUnavailable as exc:
-            logger.warning("dead-letter topic unavailable (%s); retrying in %.1fs", exc, wait)
-            if stop.wait(wait):
-                return False
+                return _STOPPED
             wait = min(wait * 2, config.db_retry_max_s)
 
 
@@ -104,11 +101,18 @@ def consume(
             ]
             if not messages:
                 continue
-            result = batch_store_with_retry(messages, config=config, stop=stop)
-            if result is None:
-                break  # stopping while the database is away: leave the batch uncommitted
-            if result.dead_letters and not dead_letters_send_with_retry(dead_letters, result, config=config, stop=stop):
-                break  # stopping while the broker is away: the batch stays uncommitted
+            result = retry_until_done(
+                lambda: messages_store(messages=messages), retry_on=(db.OperationalError, db.InterfaceError),
+                what="database", config=config, stop=stop, on_failure=db.connections.close_all,
+            )
+            if result is _STOPPED:
+                break
+            # Dead letters are written before the offsets are committed, or they could be lost.
+            if result.dead_letters and retry_until_done(
+                lambda: dead_letters.dead_letter(result.dead_letters), retry_on=(BusUnavailable,),
+                what="dead-letter topic", config=config, stop=stop,
+            ) is _STOPPED:
+                break
             try:
                 consumer.commit()
             except (CommitFailedError, KafkaError) as exc:

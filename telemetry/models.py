@@ -194,6 +194,12 @@ class HourlyRollup(models.Model):
         indexes = [models.Index(fields=["org", "hour"], name="rollup_org_hour")]
 
 
+# Every additive counter of HourlyRollup (local_fields: usable while apps are still loading).
+COUNTER_FIELDS: tuple[str, ...] = tuple(
+    f.name for f in HourlyRollup._meta.local_fields if f.get_internal_type() == "BigIntegerField"
+)
+
+
 class ToolErrorRollup(models.Model):
     """Failed tool calls per error kind, for "most frequent tool-error kinds"."""
 

@@ -7,14 +7,9 @@ from typing import Any
 from django.db.models import Min, Q, QuerySet, Sum
 
 from telemetry.metrics import safe_ratio
-from telemetry.models import RETENTION_LABELS, HourlyRollup, Organization
+from telemetry.models import COUNTER_FIELDS, RETENTION_LABELS, HourlyRollup, Organization
 
 RETENTION_SUFFIXES = ("retained", "total", "checks", "unchanged", "mostly_unchanged", "retained_sq", "total_sq", "cross")
-COUNTER_FIELDS: tuple[str, ...] = tuple(
-    f.name
-    for f in HourlyRollup._meta.get_fields()
-    if getattr(f, "get_internal_type", lambda: "")() == "BigIntegerField"
-)
 
 
 def rollups_filter(

@@ -10,8 +10,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from telemetry.bus import get_bus
@@ -20,7 +18,7 @@ from telemetry.metrics import retention_from_content, retention_from_counts
 from telemetry.models import ApiKey, DeadLetter, Organization, RejectionRollup
 from telemetry.privacy import captured_text, hash_user
 from telemetry.schemas import event_validate, normalize_shell
-from telemetry.store import messages_store
+from telemetry.store import counters_add, messages_store
 
 API_KEY_PREFIX = "fw"
 AUTH_CACHE_S = 60
@@ -167,11 +165,7 @@ def events_ingest(*, org: Organization, events: list[Any], received_at: datetime
 
 def rejections_record(*, org: Organization, reasons: dict[str, int], at: datetime) -> None:
     hour = at.replace(minute=0, second=0, microsecond=0)
-    with transaction.atomic():
-        for reason, count in reasons.items():
-            row, created = RejectionRollup.objects.get_or_create(org=org, hour=hour, reason=reason, defaults={"count": count})
-            if not created:
-                RejectionRollup.objects.filter(pk=row.pk).update(count=F("count") + count)
+    counters_add(RejectionRollup, ("org_id", "hour", "reason"), {(org.id, hour, reason): {"count": n} for reason, n in reasons.items()})
 
 
 def dead_letters_replay() -> int:

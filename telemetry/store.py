@@ -251,13 +251,13 @@ def _rollups_apply(rows: list[dict[str, Any]]) -> None:
             tool_errors[(row["org_id"], row["model_version"], key[2], row["os"], row["shell"], row["tool"], row["payload"]["error_kind"])] += 1
         minutes[(row["org_id"], row["received_at"].replace(second=0, microsecond=0))] += 1
     _tasks_apply(rows, rollups)
-    _counters_upsert(HourlyRollup, ("org_id", *ROLLUP_DIMENSIONS), rollups)
-    _counters_upsert(
+    counters_add(HourlyRollup, ("org_id", *ROLLUP_DIMENSIONS), rollups)
+    counters_add(
         ToolErrorRollup,
         ("org_id", "model_version", "hour", "os", "shell", "tool", "error_kind"),
         {key: {"count": n} for key, n in tool_errors.items()},
     )
-    _counters_upsert(IngestMinute, ("org_id", "minute"), {key: {"stored": n} for key, n in minutes.items()})
+    counters_add(IngestMinute, ("org_id", "minute"), {key: {"stored": n} for key, n in minutes.items()})
 
 
 def _tasks_apply(rows: list[dict[str, Any]], rollups: dict[RollupKey, dict[str, int]]) -> None:
@@ -371,8 +371,10 @@ def _tasks_upsert(updates: list[tuple[tuple[int, str], dict[str, int], dict | No
             cursor.execute(sql, params)
 
 
-def _counters_upsert(model, key_columns: tuple[str, ...], counters_by_key: dict[tuple, dict[str, int]]) -> None:
-    """``INSERT .. ON CONFLICT (key) DO UPDATE SET c = c + excluded.c`` for each row, in key order.
+def counters_add(model, key_columns: tuple[str, ...], counters_by_key: dict[tuple, dict[str, int]]) -> None:
+    """Add counters to rows of ``model`` keyed by ``key_columns``, creating missing rows.
+
+    ``INSERT .. ON CONFLICT (key) DO UPDATE SET c = c + excluded.c`` for each row, in key order.
 
     Sorting the keys gives concurrent consumers one lock order, so they cannot deadlock.
     """
