@@ -1,4 +1,4 @@
-"""OTLP/HTTP receivers, ``POST /v1/logs`` and ``POST /v1/metrics``: thin adapters over telemetry.otlp.
+"""OTLP/HTTP receivers, ``POST /v1/logs``, ``/v1/metrics`` and ``/v1/traces``: thin adapters over telemetry.otlp.
 
 They answer as the OTLP/HTTP spec says: 200 with an ``Export*ServiceResponse`` in the request's
 encoding (``partial_success`` set only when records were rejected); every 4xx/5xx carries a
@@ -97,6 +97,13 @@ LOGS = Signal("log record", otlp.logs_decode, _logs_map, otlp.logs_response)
 METRICS = Signal("data point", otlp.metrics_decode, _metrics_map, otlp.metrics_response)
 
 
+def _traces_map(export: Message, options: otlp.MappingOptions) -> otlp.MappingResult:
+    return otlp.traces_map(export, options=options)
+
+
+TRACES = Signal("span", otlp.traces_decode, _traces_map, otlp.traces_response)
+
+
 def ingest_rejections(result: otlp.MappingResult, rejected: list[dict[str, Any]]) -> tuple[int, list[str]]:
     """Records whose events ``events_ingest`` refused after all (counted once per record)."""
     owners: dict[int, list[str]] = {}
@@ -162,7 +169,7 @@ class OtlpExportApi(APIView):
 
 _OTLP_RESPONSES = {
     200: OpenApiResponse(description="Export*ServiceResponse, in the request's encoding; partial_success names rejected records"),
-    400: OpenApiResponse(description="Undecodable body (google.rpc.Status)"),
+    400: OpenApiResponse(description="Empty, truncated or undecodable body (google.rpc.Status)"),
     401: OpenApiResponse(description="Missing or invalid API key (google.rpc.Status)"),
     413: OpenApiResponse(description="Body over 5 MB, or an export mapping to over TELEMETRY_OTLP_MAX_EVENTS events (google.rpc.Status)"),
     415: OpenApiResponse(description="Content-Type neither application/x-protobuf nor application/json"),
@@ -190,6 +197,20 @@ class OtlpMetricsApi(OtlpExportApi):
 
     @extend_schema(request={"application/x-protobuf": OpenApiTypes.BINARY, "application/json": OpenApiTypes.OBJECT}, responses=_OTLP_RESPONSES, description=(
         "An ExportMetricsServiceRequest (OTLP/HTTP, protobuf or JSON, gzip accepted). See the telemetry/otlp/ package for the mapping."
+    ))
+    def post(self, request) -> HttpResponse:
+        return super().post(request)
+
+
+class OtlpTracesApi(OtlpExportApi):
+    """OTLP/HTTP traces: gen_ai inference and execute_tool spans; the vendor CLIs' spans are accepted and ignored."""
+
+    signal = TRACES
+
+    @extend_schema(request={"application/x-protobuf": OpenApiTypes.BINARY, "application/json": OpenApiTypes.OBJECT}, responses=_OTLP_RESPONSES, description=(
+        "An ExportTraceServiceRequest (OTLP/HTTP, protobuf or JSON, gzip accepted). gen_ai spans of other producers "
+        "become llm.usage and tool.call events; Claude Code's, Gemini CLI's and Qwen Code's spans repeat their log "
+        "events and are ignored (200, not rejected). See the telemetry/otlp/ package for the mapping."
     ))
     def post(self, request) -> HttpResponse:
         return super().post(request)

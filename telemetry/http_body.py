@@ -17,8 +17,9 @@ class BodyInvalid(Exception):
 def request_body(request: HttpRequest, *, max_bytes: int) -> bytes:
     """The (decompressed) body, at most ``max_bytes`` both before and after gzip.
 
-    Raises BodyTooLarge when over the limit, BodyInvalid for a corrupt gzip stream or an
-    unsupported Content-Encoding.
+    Raises BodyTooLarge when over the limit, BodyInvalid for a body shorter than its
+    Content-Length (cut off on the way), a corrupt gzip stream or an unsupported
+    Content-Encoding.
     """
     declared = request.META.get("CONTENT_LENGTH") or "0"
     if declared.isdigit() and int(declared) > max_bytes:
@@ -26,6 +27,8 @@ def request_body(request: HttpRequest, *, max_bytes: int) -> bytes:
     raw = request.read(max_bytes + 1)
     if len(raw) > max_bytes:
         raise BodyTooLarge(f"body exceeds the {max_bytes}-byte limit")
+    if declared.isdigit() and len(raw) < int(declared):
+        raise BodyInvalid(f"the body ended after {len(raw)} of its {int(declared)} declared bytes (Content-Length); resend it whole")
     encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
     if encoding in {"", "identity"}:
         return raw

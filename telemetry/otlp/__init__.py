@@ -1,4 +1,4 @@
-"""OTLP logs and metrics → Flywheel schema-v1 events (pure: no Django import).
+"""OTLP logs, metrics and traces → Flywheel schema-v1 events (pure: no Django import).
 
 Agent CLIs speak OpenTelemetry natively; this package turns what they export over OTLP/HTTP
 into the events ``telemetry.services.events_ingest`` takes. ``telemetry.api_otlp`` is the
@@ -16,7 +16,7 @@ Modules
 - One module per producer, each with its table of what is mapped and its ``LOG_MAPPERS`` /
   ``METRIC_MAPPERS``: ``claude_code``, ``gemini_cli``, ``qwen_code``, ``gen_ai``
   (the OpenTelemetry GenAI semantic conventions).
-- ``logs`` / ``metrics``: walk an export and apply the producers' mappers.
+- ``logs`` / ``metrics`` / ``traces``: walk an export and apply the producers' mappers.
 
 Not double counting
 -------------------
@@ -39,13 +39,14 @@ records, or metric data points.
 """
 from __future__ import annotations
 
-from telemetry.otlp.answers import error_status, logs_response, message_encode, metrics_response
+from telemetry.otlp.answers import error_status, logs_response, message_encode, metrics_response, traces_response
 from telemetry.otlp.common import MappingOptions, MappingResult, SeriesPoint
-from telemetry.otlp.decoding import CONTENT_TYPES, MEDIA_TYPES, DecodeFailed, Encoding, logs_decode, metrics_decode
+from telemetry.otlp.decoding import CONTENT_TYPES, MEDIA_TYPES, DecodeFailed, Encoding, logs_decode, metrics_decode, traces_decode
 from telemetry.otlp.envelope import normalize_os
 from telemetry.otlp.logs import LOG_MAPPERS, logs_map
 from telemetry.otlp.metrics import VENDOR_METRIC_MAPPERS, metric_series_keys, metrics_map
 from telemetry.otlp.tool_calls import tool_error_kind
+from telemetry.otlp.traces import traces_map
 
 __all__ = [
     "CONTENT_TYPES",
@@ -68,4 +69,7 @@ __all__ = [
     "metrics_response",
     "normalize_os",
     "tool_error_kind",
+    "traces_decode",
+    "traces_map",
+    "traces_response",
 ]

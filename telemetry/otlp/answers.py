@@ -12,6 +12,10 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsPartialSuccess,
     ExportMetricsServiceResponse,
 )
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTracePartialSuccess,
+    ExportTraceServiceResponse,
+)
 
 from telemetry.otlp.decoding import Encoding
 
@@ -34,6 +38,12 @@ def metrics_response(*, rejected: int, error_message: str) -> ExportMetricsServi
     if not rejected:
         return ExportMetricsServiceResponse()
     return ExportMetricsServiceResponse(partial_success=ExportMetricsPartialSuccess(rejected_data_points=rejected, error_message=error_message))
+
+
+def traces_response(*, rejected: int, error_message: str) -> ExportTraceServiceResponse:
+    if not rejected:
+        return ExportTraceServiceResponse()
+    return ExportTraceServiceResponse(partial_success=ExportTracePartialSuccess(rejected_spans=rejected, error_message=error_message))
 
 
 _RPC_CODES = {

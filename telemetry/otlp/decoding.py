@@ -1,6 +1,6 @@
 """Decoding OTLP/HTTP bodies into the opentelemetry-proto request classes.
 
-``logs_decode`` / ``metrics_decode`` parse a body from binary protobuf
+``logs_decode`` / ``metrics_decode`` / ``traces_decode`` parse a body from binary protobuf
 (``application/x-protobuf``) or OTLP/JSON (``application/json``, parsed by
 ``google.protobuf.json_format``). OTLP/JSON departs from protobuf's canonical JSON mapping
 in one way: trace and span ids are hex strings, not base64, so they are re-encoded before
@@ -17,6 +17,7 @@ from google.protobuf import json_format
 from google.protobuf.message import DecodeError, Message
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 Encoding = Literal["protobuf", "json"]
 
@@ -39,9 +40,16 @@ def metrics_decode(body: bytes, encoding: Encoding) -> ExportMetricsServiceReque
     return _decode(body, encoding, ExportMetricsServiceRequest())
 
 
+def traces_decode(body: bytes, encoding: Encoding) -> ExportTraceServiceRequest:
+    """Parse an OTLP traces export; raise DecodeFailed with a developer-facing reason."""
+    return _decode(body, encoding, ExportTraceServiceRequest())
+
+
 def _decode(body: bytes, encoding: Encoding, message: Message):
     if not body:
-        return message  # an empty request is a valid, empty export
+        # Never a silent success: an empty body is not OTLP/JSON, and no exporter sends an empty
+        # protobuf export; a body lost on the way (a chunked one read as empty) must not pass.
+        raise DecodeFailed(f"the body is empty: send a non-empty {type(message).DESCRIPTOR.name}")
     try:
         if encoding == "protobuf":
             message.ParseFromString(body)

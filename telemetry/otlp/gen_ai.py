@@ -8,6 +8,14 @@ log ``gen_ai.client.inference.operation.details``  ``llm.usage``: gen_ai.usage.i
                                                 gen_ai.usage.cache_read.input_tokens,
                                                 cache_write_tokens ←
                                                 gen_ai.usage.cache_creation.input_tokens
+span, gen_ai.operation.name chat /              ``llm.usage`` as the log event above, and
+text_completion / generate_content              latency_ms ← the span's duration
+span, gen_ai.operation.name execute_tool        ``tool.call``: tool ← gen_ai.tool.name, status
+                                                ← the span status (ERROR, or an error.type, is
+                                                a failure), error_kind ← error.type /
+                                                status message, call_id ← gen_ai.tool.call.id,
+                                                duration_ms ← the span's duration, arguments ←
+                                                gen_ai.tool.call.arguments
 metric ``gen_ai.client.token.usage``            ``llm.usage``, one per (attributes but
 (histogram)                                     gen_ai.token.type, time) group: input/output
                                                 tokens ← the histogram sum of the points whose
@@ -29,6 +37,7 @@ from telemetry.otlp.common import (
     RecordInvalid,
     Source,
     as_count,
+    as_number,
     as_text,
     combined,
     digest,
@@ -37,6 +46,7 @@ from telemetry.otlp.common import (
 )
 from telemetry.otlp.envelope import map_source
 from telemetry.otlp.points import MetricContext, PointValue
+from telemetry.otlp.tool_calls import tool_call_payload
 
 
 def gen_ai_operation_details(source: Source, options: MappingOptions) -> list[Draft]:
@@ -57,6 +67,25 @@ def gen_ai_operation_details(source: Source, options: MappingOptions) -> list[Dr
     put(payload, "cache_write_tokens", cache_write)
     put(payload, "request_id", as_text(attrs.own("gen_ai.response.id"), SHORT_CHARS))
     return [Draft("llm.usage", payload)]
+
+
+def gen_ai_inference_span(source: Source, options: MappingOptions) -> list[Draft]:
+    """An inference span carries the tokens of the log event, and its duration."""
+    drafts = gen_ai_operation_details(source, options)
+    for draft in drafts:
+        put(draft.payload, "latency_ms", as_number(source.attrs.own("duration_ms")))
+    return drafts
+
+
+def gen_ai_tool_span(source: Source, options: MappingOptions) -> list[Draft]:
+    """An execute_tool span: the call, failed when the span's status is ERROR or it names an error.type."""
+    attrs = source.attrs
+    tool = attrs.own("gen_ai.tool.name")
+    if is_vendor(attrs) or tool is None:
+        return []  # the vendor's own tool_result/tool_call event carries the same call
+    failed = attrs.own("otel.status_code") == "ERROR" or attrs.own("error.type") is not None
+    payload = tool_call_payload(source, tool=tool, success=not failed, call_id=attrs.own("gen_ai.tool.call.id"))
+    return [Draft("tool.call", payload)]
 
 
 _TOKEN_TYPES = {"input": "input_tokens", "prompt": "input_tokens", "output": "output_tokens", "completion": "output_tokens"}
@@ -97,4 +126,12 @@ def gen_ai_token_usage(context: MetricContext, points: list[PointValue]) -> None
 
 LOG_MAPPERS: dict[str, Mapper] = {
     "gen_ai.client.inference.operation.details": gen_ai_operation_details,
+}
+
+# Spans by gen_ai.operation.name (telemetry.otlp.traces).
+SPAN_MAPPERS: dict[str, Mapper] = {
+    "chat": gen_ai_inference_span,
+    "text_completion": gen_ai_inference_span,
+    "generate_content": gen_ai_inference_span,
+    "execute_tool": gen_ai_tool_span,
 }
