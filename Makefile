@@ -12,18 +12,18 @@ PYTEST_ARGS ?=
 # The connection settings the real services answer on (export lines from services.sh).
 SERVICES_ENV = eval "$$($(SERVICES) env)"
 
-.PHONY: help install system venv kafka-jars assets services-up services-down services-status \
+.PHONY: help install system venv kafka-jars assets agent-clis services-up services-down services-status \
         migrate demo test
 
 help:
-	@echo "make install        system packages, .venv, Kafka jars, dashboard assets"
+	@echo "make install        system packages, .venv, Kafka jars, dashboard assets, agent CLIs"
 	@echo "make services-up    start PostgreSQL, Redis, Kafka (var/services/)"
 	@echo "make services-down  stop them (data is kept; rm -rf var/services to reset)"
 	@echo "make migrate        apply migrations to the real PostgreSQL"
 	@echo "make demo           the embedded demo: no servers, SQLite, in-process bus"
 	@echo "make test           install + services-up + pytest (PYTEST_ARGS='-k foo' to filter)"
 
-install: system venv kafka-jars assets
+install: system venv kafka-jars assets agent-clis
 
 system:
 	bash scripts/install_system.sh
@@ -43,6 +43,10 @@ kafka-jars: system
 # Built by another script of the project when present (Chart.js from npm).
 assets: system
 	if [ -f scripts/build_dashboard_assets.sh ]; then bash scripts/build_dashboard_assets.sh; fi
+
+# The real agent CLIs the tests drive (npm, pinned), with the venv's Node >= 22.
+agent-clis: venv
+	bash scripts/install_agent_clis.sh
 
 services-up: install
 	bash $(SERVICES) start

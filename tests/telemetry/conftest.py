@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -112,3 +114,67 @@ def consumer(kafka_topics, tmp_path) -> Iterator[ConsumerProcess]:
     process = ConsumerProcess(env, tmp_path / "consumer.log")
     yield process
     process.stop()
+
+
+# ---------------------------------------------------------------- the app served for real
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def embedded_server(django_db_setup, django_db_blocker) -> Iterator[str]:
+    """The embedded default's server (``telemetry.local_app``) in this process, on the test database."""
+    from telemetry.local_app import local_app_server
+
+    with django_db_blocker.unblock(), local_app_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def gunicorn_server(django_db_setup, tmp_path_factory) -> Iterator[str]:
+    """The production server, ``scripts/serve.sh`` (gunicorn), on the test database.
+
+    Its bus is the in-process one (no KAFKA_BOOTSTRAP_SERVERS), so an answered request is stored.
+    """
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] != "django.db.backends.postgresql":
+        pytest.fail("the gunicorn tests need PostgreSQL: set DATABASE_URL (make test does).")
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgresql://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "FLYWHEEL_PYTHON": sys.executable,
+        "FLYWHEEL_BIND": f"127.0.0.1:{port}",
+        "FLYWHEEL_WORKERS": "1",
+        "FLYWHEEL_THREADS": "4",
+        "FLYWHEEL_ACCESS_LOG": "",
+    }
+    for name in ("KAFKA_BOOTSTRAP_SERVERS", "CELERY_BROKER_URL"):
+        env.pop(name, None)
+    log_path = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(["bash", str(REPO / "scripts" / "serve.sh")], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+
+    def answers() -> bool:
+        if process.poll() is not None:
+            raise AssertionError(f"gunicorn exited with {process.returncode}:\n{log_path.read_text(errors='replace')}")
+        try:
+            return urllib.request.urlopen(f"{url}/api/schema/events-v1.json", timeout=5).status == 200
+        except OSError:
+            return False
+
+    try:
+        wait_until(answers, timeout=60, message=lambda: f"gunicorn did not answer:\n{log_path.read_text(errors='replace')}")
+        yield url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
