@@ -188,8 +188,9 @@ def test_gemini_cli_sample(client, org, encoding):
     # 1200 prompt tokens include 200 cached ones; 50 thought tokens are output
     assert usage.payload == {"input_tokens": 1000, "output_tokens": 350, "cache_read_tokens": 200, "latency_ms": 1800}
     assert (usage.model_name, usage.model_version, usage.os, usage.ide) == ("gemini-2.5-pro", "gemini-2.5-pro@2026-11", "windows", "gemini-cli")
+    # Gemini CLI reports a command that ran as "success": true; its exit code 1 is in metadata.
     shell = Event.objects.get(org=org, type="tool.call", tool="run_shell_command")
-    assert shell.payload["error_kind"] == "nonzero_exit"
+    assert (shell.payload["status"], shell.payload["error_kind"], shell.payload["exit_code"]) == ("error", "nonzero_exit", 1)
     accepted = Event.objects.get(org=org, type="suggestion.accepted")
     assert (accepted.payload["lines"], accepted.payload["chars"]) == (10, 400)
     retention = Event.objects.get(org=org, type="code.retention")
