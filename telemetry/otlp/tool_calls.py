@@ -54,6 +54,7 @@ def tool_error_kind(error_type: Any, error: Any = None, *, exit_code: int | None
     kind_name = error_type.strip().lower() if isinstance(error_type, str) else ""
     text = f"{kind_name} {error.lower() if isinstance(error, str) else ''}"
     kind = _ERROR_KIND_BY_TYPE.get(kind_name) or _kind_from_text(text)
+    exit_code = exit_code_in_text(error) if exit_code is None else exit_code
     if exit_code not in (None, 0) and kind == "other":
         kind = "nonzero_exit"
     if kind == "nonzero_exit" and (exit_code in UNKNOWN_COMMAND_EXIT_CODES or any(n in text for n in _UNKNOWN_COMMAND_TEXT)):
@@ -74,7 +75,10 @@ def reported_exit_code(attrs: Attrs) -> int | None:
     value = as_count(attrs.own("metadata.exitCode", "metadata.exit_code", "exit_code", "exitCode"))
     if is_int(value):
         return value
-    error = attrs.own("error", "error.message")
+    return exit_code_in_text(attrs.own("error", "error.message"))
+
+
+def exit_code_in_text(error: Any) -> int | None:
     match = _EXIT_CODE_IN_TEXT.search(error) if isinstance(error, str) else None
     return int(match.group(1)) if match else None
 

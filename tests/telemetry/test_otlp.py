@@ -475,7 +475,12 @@ def test_openapi_lists_the_otlp_endpoints(client):
     ("tool_not_registered", None, "unknown_tool"),
     ("permission_denied", None, "permission"),
     ("shell_execute_error", None, "nonzero_exit"),
-    ("ShellError", "Exit code 127", "nonzero_exit"),
+    ("ShellError", "Shell command failed", "nonzero_exit"),  # Claude Code 2.1: no exit code
+    ("ShellError", "Exit code 127", "invalid_for_shell"),
+    ("shell_execute_error", "Output: bash: line 1: nope: command not found\nExit Code: 127", "invalid_for_shell"),
+    ("shell_execute_error", "Output: ls: cannot access 'x': No such file or directory\nExit Code: 2", "nonzero_exit"),
+    (None, "Exit Code: 9009", "invalid_for_shell"),  # cmd.exe: command not found
+    (None, "The term 'lss' is not recognized as the name of a cmdlet", "invalid_for_shell"),
     ("Error:ENOENT", None, "invalid_arguments"),
     ("InputValidationError", None, "invalid_arguments"),
     ("Error:EACCES", None, "permission"),
@@ -489,6 +494,26 @@ def test_openapi_lists_the_otlp_endpoints(client):
 def test_tool_error_kinds(error_type, error, kind):
     assert otlp.tool_error_kind(error_type, error) == kind
     assert kind in TOOL_ERROR_KINDS
+
+
+@pytest.mark.parametrize(("attributes", "outcome"), [
+    # Gemini CLI 0.61: the command ran, so "success": true; the shell's outcome is in metadata.
+    ({"success": True, "metadata": '{"exitCode": 127, "isError": true}'}, ("error", "invalid_for_shell", 127)),
+    ({"success": True, "metadata": '{"exitCode": 1, "isError": true}'}, ("error", "nonzero_exit", 1)),
+    ({"success": True, "metadata": '{"exitCode": 9009, "isError": true}'}, ("error", "invalid_for_shell", 9009)),
+    ({"success": True, "metadata": '{"exitCode": 0, "isError": false}'}, ("success", None, 0)),
+    ({"success": True}, ("success", None, None)),
+    # Qwen Code 0.24: success false, shell_execute_error, the exit code in the error text.
+    ({"success": False, "error_type": "shell_execute_error", "error": "Output: bash: x: command not found\nExit Code: 127"},
+     ("error", "invalid_for_shell", 127)),
+    ({"success": False, "error_type": "shell_execute_error", "error": "Exit Code: 3"}, ("error", "nonzero_exit", 3)),
+])
+def test_shell_outcomes_as_the_cli_reports_them(attributes, outcome):
+    record = log_record({"session.id": "s", "model": "m", "event.name": "gemini_cli.tool_call", "function_name": "run_shell_command",
+                         "decision": "accept", **attributes}, time=T0)
+    (event,) = otlp.logs_map(logs_export({"service.name": "gemini-cli"}, [record])).events
+    payload = event["payload"]
+    assert (payload["status"], payload.get("error_kind"), payload.get("exit_code")) == outcome
 
 
 @pytest.mark.parametrize(("os_type", "expected"), [("darwin", "macos"), ("linux", "linux"), ("windows", "windows"), ("freebsd", "other"), ("", None), (3, None)])
