@@ -65,6 +65,18 @@ def otlp_error(status: int, message: str, encoding: otlp.Encoding, *, field_name
     return otlp_answer(body, encoding, status=status, headers=headers)
 
 
+UNDECHUNKED = (
+    "the chunked body arrived empty: this server does not de-chunk request bodies (Django's runserver); "
+    "serve Flywheel with `bash scripts/serve.sh` (gunicorn) or `manage.py serve`"
+)
+
+
+def undechunked(request) -> bool:
+    """A chunked body that the server handed to Django as is, which Django then reads as empty."""
+    chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+    return chunked and not request.META.get("wsgi.input_terminated")
+
+
 def mapping_options() -> otlp.MappingOptions:
     return otlp.MappingOptions(
         facts_from_metrics=settings.TELEMETRY_OTLP_FACTS_FROM_METRICS,
@@ -146,6 +158,8 @@ class OtlpExportApi(APIView):
             return otlp_error(413, f"{exc}; export smaller batches.", encoding)
         except BodyInvalid as exc:
             return otlp_error(400, str(exc), encoding, field_name="body")
+        if not body and undechunked(request):
+            return otlp_error(400, UNDECHUNKED, encoding, field_name="body")
         try:
             export = self.signal.decode(body, encoding)
         except otlp.DecodeFailed as exc:

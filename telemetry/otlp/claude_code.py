@@ -1,8 +1,16 @@
 """Claude Code (service.name ``claude-code``): tool results, API requests, edit decisions.
 
+What 2.1.332 sends (``tests/telemetry/fixtures/claude_code_2.1.332_logs.json``): records
+whose body is ``claude_code.<name>`` and whose ``event.name`` is unprefixed; values mostly as
+strings ("false", "41"); with OTEL_LOG_TOOL_DETAILS=1 also ``error`` ("Shell command
+failed") and ``tool_input``. Its spans (``CLAUDE_CODE_ENHANCED_TELEMETRY_BETA``) repeat these
+facts and are ignored (``telemetry.otlp.traces``).
+
 ==============================================  ==========================================
 log ``claude_code.tool_result``                 ``tool.call``: tool ← tool_name, status ←
-                                                success, error_kind ← error_type/error,
+                                                success ("true"/"false"), error_kind ←
+                                                error_type/error (ShellError: nonzero_exit;
+                                                2.1.332 reports no exit code),
                                                 duration_ms, call_id ← tool_use_id,
                                                 arguments ← tool_input/tool_parameters
 log ``claude_code.api_request``                 ``llm.usage``: input_tokens, output_tokens,

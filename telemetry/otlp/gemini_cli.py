@@ -1,10 +1,23 @@
 """Gemini CLI (service.name ``gemini-cli``): tool calls with edit diff statistics, API responses.
 
+What 0.61.0 sends (``tests/telemetry/fixtures/gemini_cli_0.61.0_logs.json``): log records
+named by their ``event.name`` attribute; the shell tool ``run_shell_command`` reported as
+``"success": true`` whenever the command ran, with ``"metadata": "{\"exitCode\": 127,
+\"isError\": true}"`` (a JSON string) when it failed; tokens in ``gemini_cli.api_response``;
+``gen_ai.client.inference.operation.details`` duplicates of those (ignored); the resource has
+service.name and session.id (its service.version is the Node version, not the CLI's).
+
 ==============================================  ==========================================
 log ``gemini_cli.tool_call``                    ``tool.call`` (not for decision "reject" or
                                                 status "cancelled": the tool never ran): tool
-                                                ← function_name, status ← success,
-                                                error_kind ← error_type/error, duration_ms;
+                                                ← function_name, status ← success, but a
+                                                shell command with ``metadata.isError`` or a
+                                                non-zero ``metadata.exitCode`` failed (the
+                                                CLI says success: the command ran), exit_code
+                                                ← metadata.exitCode, error_kind ←
+                                                error_type/error, else from the exit code
+                                                (127/9009: invalid_for_shell, else
+                                                nonzero_exit), duration_ms;
                                                 for edits (a diffStat in ``metadata``, or an
                                                 edit tool name) with decision accept/modify/
                                                 reject also ``suggestion.accepted|rejected``

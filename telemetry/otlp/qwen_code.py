@@ -2,7 +2,11 @@
 
 ``qwen-code.tool_call``, ``qwen-code.api_response`` and ``qwen-code.file.operation.count``
 carry Gemini CLI's attributes under Qwen Code's prefix, so they map as in
-``telemetry.otlp.gemini_cli``.
+``telemetry.otlp.gemini_cli``. One difference in what 0.24.4 sends
+(``tests/telemetry/fixtures/qwen_code_0.24.4_logs.json``): a failed shell command is
+``"success": false`` with ``error_type: shell_execute_error`` and the exit code only in the
+error text ("... Exit Code: 127 ..."), which ``telemetry.otlp.tool_calls`` reads;
+user decisions made automatically are ``decision: auto_accept`` (not a judgement).
 """
 from __future__ import annotations
 

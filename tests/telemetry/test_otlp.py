@@ -349,6 +349,9 @@ def test_an_empty_export_is_success_but_an_empty_body_is_refused(client):
             assert response.status_code == 400, (path, encoding)
             status = status_of(response, encoding)
             assert "the body is empty" in status.message
+    # A server that hands Django a chunked body without de-chunking it (runserver) is named.
+    response = post(client, "/v1/logs", b"", "json", HTTP_TRANSFER_ENCODING="chunked")
+    assert response.status_code == 400 and "does not de-chunk" in status_of(response, "json").message
 
 
 def test_otlp_json_hex_ids_and_unknown_fields(client, org):
