@@ -46,23 +46,23 @@ def model_api() -> Iterator[ModelApiServer]:
 
 # (cli, server, command, expected tool.call outcome: status, error_kind, exit_code)
 CASES = [
-    ("gemini-cli", "embedded_server", SUCCEEDS, ("success", None, None)),
+    pytest.param("gemini-cli", "embedded_server", SUCCEEDS, ("success", None, None), id="gemini-cli-succeeds-embedded"),
     # Gemini CLI says "success": true for a command that exited 127; metadata says exitCode 127, isError.
-    ("gemini-cli", "embedded_server", UNKNOWN_COMMAND, ("error", "invalid_for_shell", 127)),
-    ("qwen-code", "gunicorn_server", SUCCEEDS, ("success", None, None)),
+    pytest.param("gemini-cli", "embedded_server", UNKNOWN_COMMAND, ("error", "invalid_for_shell", 127), id="gemini-cli-unknown-command-embedded"),
+    pytest.param("qwen-code", "gunicorn_server", SUCCEEDS, ("success", None, None), id="qwen-code-succeeds-gunicorn"),
     # Qwen Code: success false, error_type shell_execute_error, "Exit Code: 2" in the error text.
-    ("qwen-code", "gunicorn_server", FAILS, ("error", "nonzero_exit", 2)),
-    ("claude-code", "gunicorn_server", SUCCEEDS, ("success", None, None)),
+    pytest.param("qwen-code", "gunicorn_server", FAILS, ("error", "nonzero_exit", 2), id="qwen-code-fails-gunicorn"),
+    pytest.param("claude-code", "gunicorn_server", SUCCEEDS, ("success", None, None), id="claude-code-succeeds-gunicorn"),
     # Claude Code: success "false", error_type ShellError; it reports no exit code.
-    ("claude-code", "embedded_server", UNKNOWN_COMMAND, ("error", "nonzero_exit", None)),
+    pytest.param("claude-code", "embedded_server", UNKNOWN_COMMAND, ("error", "nonzero_exit", None), id="claude-code-unknown-command-embedded"),
 ]
 
 
-@pytest.mark.parametrize("cli_name, server_fixture, command, outcome", CASES, ids=lambda v: v if isinstance(v, str) and " " not in v else None)
+@pytest.mark.parametrize("cli_name, server_fixture, command, outcome", CASES)
 def test_cli_telemetry_is_stored(request, agent_clis, model_api, tmp_path, cli_name, server_fixture, command, outcome):
     cli = AGENT_CLIS[cli_name]
     server_url = request.getfixturevalue(server_fixture)
-    org = organization_get_or_create(slug=f"{cli_name}-{request.node.callspec.id}"[:50].lower())
+    org = organization_get_or_create(slug=request.node.callspec.id[:50])
     telemetry = Telemetry(url=server_url, api_key=api_key_create(org=org), model_version=f"{cli_name}-under-test")
     model_api.script(command)
 
