@@ -27,22 +27,20 @@ _ERROR_KIND_BY_TYPE: dict[str, str] = {
     "shell_execute_error": "nonzero_exit",
     "timeout": "timeout",
 }
+# Exit codes with which a shell says it did not know the command: POSIX shells 127, cmd.exe 9009.
+UNKNOWN_COMMAND_EXIT_CODES = frozenset({127, 9009})
+_UNKNOWN_COMMAND_TEXT = ("is not recognized as", "command not found", "the term '", "not a valid cmdlet")
 # Free-text rules, first match wins (Claude Code's error_type is e.g. "ShellError", "Error:ENOENT").
 _ERROR_KIND_KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("invalid_for_shell", ("is not recognized as", "command not found", "the term '", "not a valid cmdlet")),
+    ("invalid_for_shell", _UNKNOWN_COMMAND_TEXT),
     ("unknown_tool", ("no such tool", "unknown tool", "tool not found", "not registered")),
     ("timeout", ("timeout", "timed out", "etimedout", "deadline exceeded")),
     ("permission", ("permission", "eacces", "eperm", "denied", "not allowed", "forbidden")),
     ("nonzero_exit", ("shellerror", "exit code", "exit status", "non-zero", "nonzero", "exited with")),
     ("invalid_arguments", ("inputvalidation", "invalid", "validation", "enoent", "no such file", "not found", "does not exist")),
 )
-
-
-# Exit codes with which a shell says it did not know the command: POSIX shells 127, cmd.exe 9009.
-UNKNOWN_COMMAND_EXIT_CODES = frozenset({127, 9009})
-_UNKNOWN_COMMAND_TEXT = ("is not recognized as", "command not found", "the term '", "not a valid cmdlet")
 # "Exit Code: 127" (Qwen Code's shell error text), "exit code 2", "exited with code 1".
-_EXIT_CODE_IN_TEXT = re.compile(r"exit(?:ed with)?[ _]code:?\s*(-?\d+)", re.IGNORECASE)
+_EXIT_CODE_IN_TEXT = re.compile(r"exit(?:ed with)?[ _]code:?\s*(-?\d{1,10})\b", re.IGNORECASE)
 
 
 def tool_error_kind(error_type: Any, error: Any = None, *, exit_code: int | None = None) -> str:
