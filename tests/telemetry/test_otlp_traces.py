@@ -3,6 +3,8 @@ CLIs' spans (which repeat their log events) are accepted and ignored, never a 40
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest, ExportTraceServiceResponse
 from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
@@ -99,3 +101,41 @@ def test_traces_endpoint_is_authenticated_and_documented(client, org):
     paths = api_client_for(org).get("/api/schema/", HTTP_ACCEPT="application/json").json()["paths"]
     operation = paths["/v1/traces"]["post"]
     assert {"200", "400", "401", "413", "415"} <= set(operation["responses"])
+
+
+# ---------------------------------------------------------------- fuzzing the span mapping
+
+_values = st.one_of(
+    st.none(), st.booleans(), st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=40),
+    st.sampled_from(["chat", "execute_tool", "shell", "Exit Code: 127", "12", "-3", "NaN"]),
+    st.lists(st.integers(min_value=-5, max_value=5), max_size=3),
+)
+_keys = st.sampled_from([
+    "gen_ai.operation.name", "gen_ai.tool.name", "gen_ai.tool.call.id", "gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens",
+    "gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_creation.input_tokens", "gen_ai.request.model",
+    "gen_ai.response.model", "gen_ai.conversation.id", "error.type", "error.message", "otel.status_code", "duration_ms",
+    "session.id", "exit_code", "metadata", "flywheel.event_id",
+])
+_times = st.one_of(st.just(0), st.integers(min_value=0, max_value=2**64 - 1), st.integers(min_value=T0 - SECOND, max_value=T0 + 60 * SECOND))
+
+
+@st.composite
+def gen_ai_spans(draw) -> Span:
+    attrs = draw(st.dictionaries(_keys, _values, max_size=8))
+    attrs.setdefault("gen_ai.operation.name", draw(st.sampled_from(["chat", "execute_tool", "generate_content", "embeddings"])))
+    attrs = {k: v for k, v in attrs.items() if v is not None}
+    status = Status(code=draw(st.sampled_from([0, 1, 2])), message=draw(st.text(max_size=30)))
+    start, end = draw(_times), draw(_times)
+    return Span(trace_id=draw(st.binary(min_size=16, max_size=16)), span_id=draw(st.binary(min_size=8, max_size=8)), name="fuzz",
+                attributes=attributes(attrs), start_time_unix_nano=start, end_time_unix_nano=end, status=status)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(spans=st.lists(gen_ai_spans(), min_size=1, max_size=4), service=st.sampled_from(["acme-agent", "claude-code"]),
+       encoding=st.sampled_from(ENCODINGS))
+def test_arbitrary_gen_ai_spans_are_answered_200_never_5xx(org, spans, service, encoding):
+    response = post(api_client_for(org), "/v1/traces", encode(traces_export({"service.name": service}, spans), encoding), encoding)
+    assert response.status_code == 200, response.content
+    answer = decode(response, ExportTraceServiceResponse, encoding)
+    assert answer.partial_success.rejected_spans <= len(spans)
