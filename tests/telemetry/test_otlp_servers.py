@@ -121,9 +121,10 @@ def raw_exchange(url: str, head: bytes, body: bytes) -> bytes:
     return answer
 
 
-def test_a_body_shorter_than_its_content_length_is_refused(server, org, key):
-    body = qwen_logs("cut-1")
-    head = (f"POST /v1/logs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAuthorization: Bearer {key}\r\n"
+@pytest.mark.parametrize("path", ["/v1/logs", "/api/v1/events"])
+def test_a_body_shorter_than_its_content_length_is_refused(server, org, key, path):
+    body = qwen_logs("cut-1") if path == "/v1/logs" else json.dumps({"events": [make_event("tool.call") for _ in range(5)]}).encode()
+    head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAuthorization: Bearer {key}\r\n"
             f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
     answer = raw_exchange(server, head, body[: len(body) // 2])
     assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
