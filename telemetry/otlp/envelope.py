@@ -8,7 +8,8 @@ series, start and time), so a client re-sending the same export is idempotent.
 gen_ai.response.model, gen_ai.request.model, else the model another record of the same
 prompt/session in this export names, else a ``flywheel.model`` resource attribute;
 ``model.version`` ← ``flywheel.model_version`` (record, else resource) else the name;
-``client`` ← service.name (ide), service.version (ide_version), os.type (darwin → macos,
+``client`` ← service.name (ide), service.version (ide_version, unless it is
+process.runtime.version: Gemini CLI reports Node's version there), os.type (darwin → macos,
 linux, windows, else other), shell ← shell/flywheel.shell, else terminal.type; ``ts`` ←
 time_unix_nano, else observed_time_unix_nano, else the event.timestamp attribute.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta, timezone
+from collections.abc import Mapping
 from typing import Any
 
 from telemetry.otlp.common import (
@@ -72,11 +74,19 @@ def normalize_os(value: Any) -> str | None:
 def _client(attrs: Attrs) -> dict[str, Any]:
     client: dict[str, Any] = {}
     put(client, "ide", as_text(attrs.resource.get("service.name"), LABEL_CHARS))
-    put(client, "ide_version", as_text(attrs.resource.get("service.version"), LABEL_CHARS))
+    put(client, "ide_version", as_text(_client_version(attrs.resource), LABEL_CHARS))
     put(client, "os", normalize_os(attrs.get("os.type")))
     shell = attrs.get("shell", "flywheel.shell", "terminal.type")
     put(client, "shell", as_text(shell, SHELL_CHARS) if isinstance(shell, str) else None)
     return client
+
+
+def _client_version(resource: Mapping[str, Any]) -> Any:
+    """service.version, unless it is the runtime's version (Gemini CLI 0.61 reports Node's as its own)."""
+    version, runtime = resource.get("service.version"), resource.get("process.runtime.version")
+    if isinstance(version, str) and isinstance(runtime, str) and version.removeprefix("v") == runtime:
+        return None
+    return version
 
 
 def _model(source: Source) -> dict[str, Any] | None:
