@@ -16,8 +16,8 @@ time_unix_nano, else observed_time_unix_nano, else the event.timestamp attribute
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
 from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from telemetry.otlp.common import (
