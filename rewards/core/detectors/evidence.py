@@ -117,7 +117,7 @@ def build_evidence(trajectory: Trajectory, *, task: Task | None = None) -> Evide
             if facts is not None:
                 code.append(CodeFacts(facts, change.after, change.path, change.origin))
     return Evidence(
-        prompt=trajectory.prompt,
+        prompt=trajectory.prompt or (task.prompt if task is not None else ""),
         task=task,
         action_text=trajectory.action_text,
         invocations=tuple(expander.view.invocations),
