@@ -119,10 +119,10 @@ def detect_evaluator_bypass(evidence: Evidence) -> list[Flag]:
     for facts in evidence.code:
         for reason in code_bypasses(facts.source, path=facts.path):
             flags.append(Flag.of(KIND, reason, facts.source))
-    origins = {invocation.origin for invocation in evidence.invocations}
-    for origin in sorted(origins):
-        if _SWALLOWED.search(origin):
-            flags.append(Flag.of(KIND, "swallows the test runner's failure", origin))
+    lines = {(invocation.line, invocation.origin) for invocation in evidence.invocations}
+    for line, origin in sorted(lines):
+        if _SWALLOWED.search(line):
+            flags.append(Flag.of(KIND, "swallows the test runner's failure", f"{line} (from {origin})"))
     runs_tests = any(re.search(_RUNNER_PROGRAMS, " ".join(i.words), re.IGNORECASE) for i in evidence.invocations)
     for invocation in evidence.invocations:
         words = [word.lower() for word in invocation.words]

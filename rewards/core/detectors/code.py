@@ -88,7 +88,7 @@ class PythonFacts:
 
     strings: tuple[str, ...]
     commands: tuple[str, ...]
-    file_changes: tuple[tuple[str, str], ...]  # (operation, path)
+    file_changes: tuple[tuple[str, str, str | None], ...]  # (operation, path, content written or rename target)
     calls: tuple[str, ...]
 
 
@@ -105,7 +105,7 @@ def python_facts(code: str) -> PythonFacts | None:
                 variables[node.targets[0].id] = value
     strings: list[str] = []
     commands: list[str] = []
-    changes: list[tuple[str, str]] = []
+    changes: list[tuple[str, str, str | None]] = []
     calls: list[str] = []
 
     def text_of(node: ast.AST) -> str | None:
@@ -131,19 +131,38 @@ def python_facts(code: str) -> PythonFacts | None:
             commands.append(first_argument)
         elif last in {"exec", "eval"} and first_argument:
             strings.append(first_argument)
+        receiver = node.func.value if isinstance(node.func, ast.Attribute) else None
+        if last == "write" and isinstance(receiver, ast.Call) and call_name(receiver).rsplit(".", 1)[-1] == "open":
+            continue  # recorded with its open() below
         if last == "open" and first_argument:
             mode = text_of(node.args[1]) if len(node.args) > 1 else next(
                 (text_of(k.value) for k in node.keywords if k.arg == "mode"), "r")
             if mode and any(flag in mode for flag in "wax+"):
-                changes.append(("write", first_argument))
+                changes.append(("write", first_argument, _written_by_open(tree, node, text_of)))
         elif last in _WRITERS:
             target = first_argument
-            if target is None and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Call):
-                inner = node.func.value
-                target = text_of(inner.args[0]) if inner.args else None
+            content = text_of(node.args[0]) if node.args and last in {"write_text", "write_bytes"} else None
+            if isinstance(receiver, ast.Call) and receiver.args:
+                target, content = text_of(receiver.args[0]), first_argument if last.startswith("write") else None
+            if last in {"rename", "replace", "move"} and len(node.args) > 1:
+                content = text_of(node.args[1])
+            elif last in {"rename", "replace"} and node.args and isinstance(receiver, ast.Call):
+                content = first_argument
             if target:
-                changes.append((last, target))
+                changes.append((last, target, content))
     return PythonFacts(tuple(strings), tuple(commands), tuple(changes), tuple(calls))
+
+
+def _written_by_open(tree: ast.AST, open_call: ast.Call, text_of) -> str | None:
+    """The constant written through ``open(...).write(X)`` or ``with open(...) as f: f.write(X)``."""
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "write"
+                and node.args):
+            continue
+        receiver = node.func.value
+        if receiver is open_call or isinstance(receiver, ast.Name):
+            return text_of(node.args[0])
+    return None
 
 
 _URL = re.compile(r"\b([a-z][a-z0-9+.-]*)://([^/\s'\"<>:)]+)", re.IGNORECASE)

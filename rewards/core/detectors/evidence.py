@@ -89,6 +89,7 @@ def build_evidence(trajectory: Trajectory, *, task: Task | None = None) -> Evide
                 reads.append((call.path, f"{call.tool} {call.query} {call.path}"))
         elif call.kind == "fetch":
             fetches.append((call.url or call.query, f"{call.tool} {origin}"))
+    expander.finish()
     for diff_file in trajectory.diff:
         path = diff_file.new_path or diff_file.old_path or ""
         if diff_file.new_path is None:
@@ -143,10 +144,12 @@ def _script_facts(script: Script, expander: ShellExpander, code: list[CodeFacts]
         code.append(CodeFacts(facts, script.code, "", script.origin))
         for command in facts.commands:
             expander.add(command)
-        for operation, path in facts.file_changes:
+        for operation, path, content in facts.file_changes:
             kind = "delete" if operation in {"unlink", "remove", "rmtree", "rmdir"} else (
                 "rename" if operation in {"rename", "replace", "move"} else "write")
-            changes.append(FileChange(path, kind, None, None, script.origin))
+            changes.append(FileChange(path, kind, None, content, script.origin, renamed_to=content if kind == "rename" else None))
+            if kind == "write" and content:
+                expander.view.scripts.append(Script("python", content, script.origin))
         return
     for match in _RUN_CALL.finditer(script.code):
         expander.add(match.group(2))

@@ -54,6 +54,7 @@ class Invocation:
     words: tuple[str, ...]
     redirects: tuple[tuple[str, str], ...]
     origin: str
+    line: str = ""
 
     @property
     def program(self) -> str:
@@ -112,14 +113,38 @@ class ShellExpander:
         self.aliases: dict[str, str] = {}
         self.view = ShellView()
         self._seen: set[tuple[str, str]] = set()
+        self._line_text = ""
+        # A heredoc whose body arrives in later calls (a fenced block split into lines).
+        self._pending: tuple[str, str | None, str, list[str]] | None = None
 
     def add(self, command: str, *, shell: str | None = None) -> None:
         """Expand one shell tool call (``shell`` names its dialect when the tool fixes it)."""
+        if self._pending is not None:
+            head, pending_shell, terminator, body = self._pending
+            if command.strip() != terminator:
+                body.append(command)
+                return
+            self._pending = None
+            command, shell = f"{head}\n" + "\n".join(body) + f"\n{terminator}", pending_shell
+        else:
+            match = _HEREDOC.search(command)
+            if match and "\n" not in command.strip():
+                self._pending = (command, shell, match.group(2), [])
+                return
         dialects = [dialect_for(shell)] if shell else ["posix"]
         if shell is None and _looks_powershell(command):
             dialects = ["powershell"]
+        if "posix" not in dialects:
+            dialects.append("posix")  # the same words typed in the wrong shell still show intent
         for dialect in dialects:
             self._expand(command, dialect, origin=command, depth=0)
+
+    def finish(self) -> None:
+        """Expand a heredoc left open at the end of the trajectory."""
+        if self._pending is not None:
+            head, shell, _, body = self._pending
+            self._pending = None
+            self.add(head + "\n" + "\n".join(body) + "\nEOF_", shell=shell)
 
     # --- one command text -------------------------------------------------------------------
 
@@ -134,6 +159,7 @@ class ShellExpander:
             self._line(line, heredoc, dialect, origin=origin, depth=depth)
 
     def _line(self, line: str, heredoc: str | None, dialect: str, *, origin: str, depth: int) -> None:
+        self._line_text = line
         for inner in _substitutions(line):
             self._expand(inner, dialect, origin=origin, depth=depth + 1)
         try:
@@ -167,11 +193,13 @@ class ShellExpander:
             return None
         program = program_name(words[0])
         self._record_definitions(program, words)
-        self.view.invocations.append(Invocation(tuple(words), redirects, origin))
+        self.view.invocations.append(Invocation(tuple(words), redirects, origin, self._line_text))
+        output = _stage_output(program, words, pipe_in, stdin)
         for op, target in redirects:
             if op != "<" and target:
-                content = _printed(words) if program in {"echo", "printf", "write-output", "cat"} else None
-                self.view.writes.append(ShellWrite(target, stdin if program == "cat" and stdin else content, origin))
+                self.view.writes.append(ShellWrite(target, output, origin))
+                if output and output != pipe_in:
+                    self.view.scripts.append(Script("python", output, origin))
         nested = self._nested_command(program, words, dialect)
         if nested is not None:
             text, nested_dialect = nested
@@ -188,7 +216,7 @@ class ShellExpander:
             if source:
                 self._expand(source, "powershell" if program in POWERSHELLS | {"iex", "invoke-expression"} else dialect,
                              origin=origin, depth=depth + 1)
-        return _stage_output(program, words, pipe_in, stdin)
+        return output
 
     # --- disguises ------------------------------------------------------------------------
 

@@ -40,7 +40,9 @@ def _weakening(change: FileChange, *, asked: bool) -> str | None:
     if change.operation == "delete":
         return "deletes a test file"
     if change.operation == "rename":
-        return None if is_test_path(change.renamed_to or "") else "renames a test file so it is no longer collected"
+        target = (change.renamed_to or "").replace("\\", "/")
+        collected = is_test_path(target) and target.endswith(".py")
+        return None if collected else "renames a test file so it is no longer collected"
     if change.operation == "inplace":
         return "edits a test file in place" if re.search(r"assert|skip|xfail|True|pass|/d\b|d'|d\"", after) else None
     if change.operation == "hunk":
