@@ -4,6 +4,7 @@ from __future__ import annotations
 from django.conf import settings
 
 from rewards.core.scoring import PreferenceModel, ScoringConfig
+from rewards.selectors import reward_model_active
 
 # 256 trajectories of long agent transcripts fit; one text is capped at 200,000 characters.
 MAX_BODY_BYTES = getattr(settings, "REWARDS_MAX_BODY_BYTES", 32 * 1024 * 1024)
@@ -17,6 +18,6 @@ def scoring_config() -> ScoringConfig:
 
 
 def active_preference_model() -> PreferenceModel | None:
-    """The active reward model, or None while no model is promoted (the preference
-    component is then reported as unavailable)."""
-    return None
+    """The active reward model (loaded once per process, swapped on promotion), or None while
+    no model is promoted: the preference component is then reported as unavailable."""
+    return reward_model_active()

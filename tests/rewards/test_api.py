@@ -142,3 +142,19 @@ def test_endpoints_are_in_the_openapi_document(live_server):
     for path in ("/api/v1/rewards/score", "/get_reward"):
         operation = schema["paths"][path]["post"]
         assert {"200", "400", "401", "413"} <= set(operation["responses"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_active_reward_model_scores_the_preference_component(live_server, api_key, reference_dataset):
+    from rewards.services import reward_model_promote, reward_model_train
+
+    version = reward_model_train(dataset=reference_dataset, kind="baseline")
+    reward_model_promote(version=version)
+    prompt = "Windows, cmd.exe. List the files in the `src` directory."
+    answer = post(live_server, "/api/v1/rewards/score", {"trajectories": [
+        {"prompt": prompt, "response": "$ dir src"}, {"prompt": prompt, "response": "$ ls src"}]}, key=api_key)
+    assert answer.status_code == 200, answer.text
+    good, linux = answer.json()["results"]
+    assert good["reward_model_version"] == linux["reward_model_version"] == version.version
+    assert good["components"]["preference"]["status"] == "ok"
+    assert good["components"]["preference"]["value"] > linux["components"]["preference"]["value"]

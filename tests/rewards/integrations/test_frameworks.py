@@ -41,7 +41,8 @@ def over_http(live_server, api_key, monkeypatch):
 
 
 @pytest.fixture
-def in_process(monkeypatch):
+def in_process(monkeypatch, db):
+    """In-process scoring; Django is configured here, so the active reward model is read from the database."""
     monkeypatch.delenv("FLYWHEEL_URL", raising=False)
     monkeypatch.delenv("FLYWHEEL_API_KEY", raising=False)
 
