@@ -19,7 +19,9 @@ from rewards.core.trajectory import TrajectoryError
 from rewards.scoring_setup import MAX_BODY_BYTES, MAX_OPENRLHF_BATCH, active_preference_model, scoring_config
 from rewards.integrations.protocol import OpenRlhfRequestError, openrlhf_answer, openrlhf_payloads
 from telemetry.api_errors import error_response
-from telemetry.auth import ApiKeyAuthentication, HasApiKey
+from rewards.core.attacker import MAX_FALSE_POSITIVE_RATE, MIN_CATCH_RATE
+from rewards.hacking import hacking_report_series
+from telemetry.auth import ApiKeyAuthentication, HasApiKey, HasApiKeyOrLogin
 from telemetry.http_body import BodyInvalid, BodyTooLarge, request_body
 from telemetry.services import api_key_authenticate
 
@@ -185,3 +187,29 @@ class OpenRlhfRewardApi(APIView):
         except TrajectoryError as exc:
             return error_response(413 if exc.too_large else 400, exc.message, field=exc.field)
         return Response(openrlhf_answer(results))
+
+
+class HackingReportsApi(APIView):
+    """The hacking reports over time (dashboard chart data)."""
+
+    permission_classes = [HasApiKeyOrLogin]
+
+    @extend_schema(
+        tags=["dashboard"], operation_id="dashboard_hacking_reports",
+        parameters=[OpenApiParameter("limit", OpenApiTypes.INT, OpenApiParameter.QUERY,
+                                     description="Latest reports to return (1-500, default 50)")],
+        responses={200: {"type": "object", "properties": {
+            "reports": {"type": "array", "items": {"type": "object"}},
+            "min_catch_rate": {"type": "number"}, "max_false_positive_rate": {"type": "number"}}},
+            400: OpenApiResponse(description="limit is not an integer in 1-500"),
+            401: OpenApiResponse(description="Not logged in and no API key")},
+        description="Every attack_rewarder run, oldest first: per detector kind the catch rate on attacks and the "
+                    "false-positive rate on honest trajectories, and the catch rate per disguise. The detectors are "
+                    "the same for every organization, so the reports are not per organization.",
+    )
+    def get(self, request):
+        raw = request.query_params.get("limit", "50")
+        if not raw.isdigit() or not 1 <= int(raw) <= 500:
+            return error_response(400, "limit must be an integer from 1 to 500", field="limit")
+        return Response({"reports": hacking_report_series(limit=int(raw)), "min_catch_rate": MIN_CATCH_RATE,
+                         "max_false_positive_rate": MAX_FALSE_POSITIVE_RATE})
