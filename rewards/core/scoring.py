@@ -20,6 +20,7 @@ Scoring is deterministic: the same trajectories and model give the same answer.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -33,7 +34,7 @@ from training.environment import Task, Verdict, task_get, verify
 
 COMPONENTS: tuple[str, ...] = ("correctness", "preference", "style", "reuse", "hacking", "overlong")
 STATUSES: tuple[str, ...] = ("ok", "timeout", "unavailable")
-_POLL_S = 0.002
+_POLL_S = 0.05
 
 
 class PreferenceModel(Protocol):
@@ -146,54 +147,75 @@ def output_length(trajectory: Trajectory) -> int:
 
 # --- running components under time limits -------------------------------------------------
 
-_executor: ThreadPoolExecutor | None = None
-_executor_workers = 0
+_pools: dict[str, ThreadPoolExecutor] = {}
+_queued: dict[int, int] = {}  # id(pool) -> jobs submitted and not started yet (every caller's)
+_queued_lock = threading.Lock()
 
 
-def _pool(workers: int) -> ThreadPoolExecutor:
-    global _executor, _executor_workers
-    if _executor is None or _executor_workers != workers:
-        _executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reward-scoring")
-        _executor_workers = workers
-    return _executor
+def _pool(name: str, workers: int) -> ThreadPoolExecutor:
+    """A process-wide pool per purpose. Detectors are pure Python: more threads would only
+    fight over the interpreter lock, so they get one; verifications wait on sandboxed
+    subprocesses and the reward model releases the lock in torch, so they get ``workers``."""
+    key = f"{name}:{workers}"
+    if key not in _pools:
+        _pools[key] = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"reward-{name}")
+    return _pools[key]
 
 
 @dataclass
 class _Job:
-    """A component run in the pool; ``started`` is set by the worker so that the limit
-    counts the component's own time, not the queue's."""
+    """A component run in a pool. ``started`` is set by the worker so that the limit counts
+    the component's own time; ``not_after`` bounds the time it may wait in the queue (its
+    share of the limits of the jobs ahead of it), so a hung component cannot stall the rest."""
 
     limit_s: float
+    not_after: float
     future: Future | None = None
     started: list[float] = field(default_factory=list)
+    timed_out: bool = False
 
 
-def _submit(pool: ThreadPoolExecutor, function: Callable[[], Any], limit_s: float) -> _Job:
-    job = _Job(limit_s=limit_s)
+def _submit_all(pool: ThreadPoolExecutor, workers: int, functions: Sequence[Callable[[], Any] | None],
+                limit_s: float) -> list[_Job | None]:
+    submitted = time.perf_counter()
+    jobs: list[_Job | None] = []
+    for function in functions:
+        if function is None:
+            jobs.append(None)
+            continue
+        with _queued_lock:
+            ahead = _queued.get(id(pool), 0)
+            _queued[id(pool)] = ahead + 1
+        job = _Job(limit_s=limit_s, not_after=submitted + limit_s * (ahead // workers + 1))
 
-    def run() -> Any:
-        job.started.append(time.perf_counter())
-        return function()
+        def run(job: _Job = job, function: Callable[[], Any] = function) -> Any:
+            with _queued_lock:
+                _queued[id(pool)] -= 1
+            job.started.append(time.perf_counter())
+            return function()
 
-    job.future = pool.submit(run)
-    return job
+        job.future = pool.submit(run)
+        jobs.append(job)
+    return jobs
 
 
 def _settle(jobs: Sequence[_Job]) -> None:
-    """Wait until every job is done or over its limit."""
-    pending = [job for job in jobs if job.future is not None]
-    while pending:
-        wait_futures([job.future for job in pending], timeout=_POLL_S, return_when="FIRST_COMPLETED")
-        now = time.perf_counter()
-        pending = [job for job in pending if not job.future.done() and not (
-            job.started and now - job.started[0] > job.limit_s)]
+    """Wait until every job is done or over its limit (marked ``timed_out``)."""
+    for job in jobs:
+        while not job.future.done():
+            now = time.perf_counter()
+            deadline = job.started[0] + job.limit_s if job.started else job.not_after
+            if now >= deadline:
+                job.timed_out = True
+                break
+            wait_futures([job.future], timeout=min(deadline - now, _POLL_S))
 
 
 def _outcome(job: _Job | None) -> tuple[str, Any]:
-    """("ok", result), ("timeout", None) or ("error", exception)."""
+    """("ok", result), ("timeout", None), ("error", exception) or ("unavailable", None)."""
     if job is None:
         return "unavailable", None
-    if not job.future.done():
+    if job.timed_out:
         return "timeout", None
     error = job.future.exception()
     return ("error", error) if error is not None else ("ok", job.future.result())
@@ -216,17 +238,18 @@ def score_trajectories(trajectories: Sequence[Trajectory | Mapping[str, Any]], *
     TrajectoryError for a bad payload). Results are in input order."""
     parsed = [t if isinstance(t, Trajectory) else parse_trajectory(t, prefix=f"trajectories[{i}]")
               for i, t in enumerate(trajectories)]
-    pool = _pool(config.workers)
     tasks = [_known_task(t.task_id) for t in parsed]
-    verify_jobs = [_submit(pool, (lambda task=task, t=t: verify(task, t.action_text)), config.correctness_time_limit_s)
-                   if task is not None else None for task, t in zip(tasks, parsed)]
-    detect_jobs = [_submit(pool, (lambda task=task, t=t: detect(t, task=task)), config.hacking_time_limit_s)
-                   for task, t in zip(tasks, parsed)]
+    verify_jobs = _submit_all(_pool("verify", config.workers), config.workers, [
+        (lambda task=task, t=t: verify(task, t.action_text)) if task is not None else None
+        for task, t in zip(tasks, parsed)], config.correctness_time_limit_s)
+    detect_jobs = _submit_all(_pool("detect", 1), 1, [
+        (lambda task=task, t=t: detect(t, task=task)) for task, t in zip(tasks, parsed)], config.hacking_time_limit_s)
     preference_job = None
     if preference_model is not None and parsed:
         prompts = [t.prompt for t in parsed]
         responses = [t.response or t.action_text for t in parsed]
-        preference_job = _submit(pool, lambda: preference_model.score(prompts, responses), config.preference_time_limit_s)
+        [preference_job] = _submit_all(_pool("preference", 1), 1, [lambda: preference_model.score(prompts, responses)],
+                                       config.preference_time_limit_s)
     _settle([job for job in (*verify_jobs, *detect_jobs, preference_job) if job is not None])
     preference_state, preference_scores = _outcome(preference_job)
     version = preference_model.version if preference_model is not None else None

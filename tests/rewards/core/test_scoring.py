@@ -127,3 +127,20 @@ def test_bad_payload_names_the_field():
     with pytest.raises(TrajectoryError) as error:
         score_trajectories([{"prompt": "p", "response": "$ ls"}, {"prompt": 3, "response": "x"}], config=ScoringConfig())
     assert error.value.field == "trajectories[1].prompt"
+
+
+def test_a_hung_detector_cannot_stall_the_batch(monkeypatch):
+    from rewards.core import detectors
+
+    def hang(evidence):
+        time.sleep(0.6)
+        return []
+
+    monkeypatch.setitem(detectors.DETECTORS, "search_flood", hang)
+    config = ScoringConfig(hacking_time_limit_s=0.05)
+    started = time.perf_counter()
+    results = score_trajectories([{"prompt": "p", "response": "$ ls"}] * 3, config=config)
+    assert time.perf_counter() - started < 0.5
+    assert [r.components["hacking"].status for r in results] == ["timeout"] * 3
+    assert all(r.components["overlong"].status == "ok" for r in results)
+    time.sleep(1.5)  # let the hung jobs drain before the next test uses the pool
