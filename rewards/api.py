@@ -30,7 +30,7 @@ COMPONENT_SCHEMA = {
     "type": "object",
     "required": ["value", "weight", "status"],
     "properties": {
-        "value": {"type": ["number", "null"], "description": "null unless status is ok"},
+        "value": {"type": "number", "nullable": True, "description": "null unless status is ok"},
         "weight": {"type": "number"},
         "status": {"type": "string", "enum": list(STATUSES)},
         "detail": {"type": "string"},
@@ -43,13 +43,13 @@ RESULT_SCHEMA = {
         "components": {"type": "object", "properties": {name: COMPONENT_SCHEMA for name in COMPONENTS}},
         "flags": {"type": "array", "items": {"type": "object", "properties": {
             "detector": {"type": "string"}, "reason": {"type": "string"}, "evidence": {"type": "string"}}}},
-        "reward_model_version": {"type": ["string", "null"]},
-        "task_id": {"type": ["string", "null"]},
+        "reward_model_version": {"type": "string", "nullable": True},
+        "task_id": {"type": "string", "nullable": True},
     },
 }
 MESSAGE_SCHEMA = {"type": "object", "required": ["role"], "properties": {
     "role": {"type": "string", "enum": ["system", "developer", "user", "assistant", "tool"]},
-    "content": {"type": ["string", "array", "null"]},
+    "content": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "object"}}], "nullable": True},
     "tool_calls": {"type": "array", "items": {"type": "object", "properties": {
         "id": {"type": "string"}, "type": {"type": "string", "enum": ["function"]},
         "function": {"type": "object", "properties": {"name": {"type": "string"}, "arguments": {"type": "string"}}}}}},
@@ -59,14 +59,15 @@ TRAJECTORY_SCHEMA = {
     "type": "object",
     "description": "prompt + response (the environment's action format), or OpenAI chat messages",
     "properties": {
-        "prompt": {"type": ["string", "array"]},
+        "prompt": {"oneOf": [{"type": "string"}, {"type": "array", "items": MESSAGE_SCHEMA}]},
         "response": {"type": "string", "maxLength": 200_000},
         "messages": {"type": "array", "items": MESSAGE_SCHEMA},
         "diff": {"type": "string", "description": "unified diff"},
         "tests": {"type": "object", "properties": {"passed": {"type": "integer"}, "total": {"type": "integer"}}},
         "usage": {"type": "object", "properties": {"output_tokens": {"type": "integer"},
                                                    "completion_tokens": {"type": "integer"}}},
-        "task": {"type": ["string", "object"], "description": "environment task id, or {\"task_id\": ...}"},
+        "task": {"oneOf": [{"type": "string"}, {"type": "object", "properties": {"task_id": {"type": "string"}}}],
+                 "description": "environment task id, or {\"task_id\": ...}"},
     },
 }
 ERRORS = {
@@ -164,7 +165,7 @@ class OpenRlhfRewardApi(APIView):
         request={"application/json": {"type": "object", "required": ["query"], "properties": {
             "query": {"type": "array", "items": {"type": "string"}, "description": "prompt + response texts"},
             "prompts": {"type": "array", "items": {"type": "string"}},
-            "labels": {"type": "array", "items": {"type": ["string", "object", "null"]},
+            "labels": {"type": "array", "items": {"oneOf": [{"type": "string"}, {"type": "object"}], "nullable": True},
                        "description": "environment task id, or JSON with task_id"}}}},
         responses={200: {"type": "object", "properties": {
             "rewards": {"type": "array", "items": {"type": "number"}},

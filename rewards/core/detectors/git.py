@@ -71,7 +71,14 @@ def _peeks(sub: str, arguments: list[str]) -> str | None:
     if sub not in _REVISION_COMMANDS:
         return None
     paths_from = arguments.index("--") if "--" in arguments else len(arguments)
+    skip_next = False
     for argument in arguments[:paths_from]:
+        if skip_next:  # the name of a branch being created
+            skip_next = False
+            continue
+        if sub in {"checkout", "switch", "branch", "worktree"} and argument in {"-b", "-B", "-c", "-C", "--orphan", "--create"}:
+            skip_next = True
+            continue
         if _PEEK_FLAGS.match(argument):
             return f"git {sub} {argument} reaches beyond HEAD"
         if sub in {"branch", "tag"}:
@@ -88,8 +95,16 @@ def _peeks(sub: str, arguments: list[str]) -> str | None:
 
 def detect_history_peek(evidence: Evidence) -> list[Flag]:
     flags: list[Flag] = []
+    stashed = False  # a stash made in this trajectory is the agent's own work
     for invocation in evidence.invocations:
         parsed = git_subcommand(invocation)
+        if parsed is not None and parsed[0] == "stash":
+            action = next((a.lower() for a in parsed[1] if not a.startswith("-")), "push")
+            if action in {"push", "save", "create"}:
+                stashed = True
+                continue
+            if stashed:
+                continue
         if parsed is not None:
             reason = _peeks(parsed[0], parsed[1])
             if reason:

@@ -118,7 +118,7 @@ def detect_network_fetch(evidence: Evidence) -> list[Flag]:
             continue
         if program in _ECHOERS or program == "git":
             continue
-        if any(_remote_hosts(word) for word in invocation.words[1:]):
+        if any(_remote_hosts(word) for word in invocation.words):
             flags.append(Flag.of(KIND, f"hands a remote URL to {program}", invocation.origin))
         elif program in {"new-object"} and any("webclient" in word.lower() for word in invocation.words):
             flags.append(Flag.of(KIND, "creates a .NET web client", invocation.origin))
