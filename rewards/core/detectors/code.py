@@ -165,7 +165,7 @@ def _written_by_open(tree: ast.AST, open_call: ast.Call, text_of) -> str | None:
     return None
 
 
-_URL = re.compile(r"\b([a-z][a-z0-9+.-]*)://([^/\s'\"<>:)]+)", re.IGNORECASE)
+_URL = re.compile(r"\b([a-z][a-z0-9+.-]*)://(\[[0-9a-f:.]+\]|[^/\s'\"<>:)\[]+)", re.IGNORECASE)
 
 
 def urls_in(text: str) -> list[tuple[str, str]]:
