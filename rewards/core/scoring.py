@@ -8,7 +8,8 @@ Components (``COMPONENTS``, the explicit registry order):
   client's ``tests`` report (passed / total); otherwise unavailable.
 * ``preference`` - the active reward model's score, squashed to (-1, 1) with tanh.
 * ``style``/``reuse`` - process terms: the repo's naming and indentation kept, its helper
-  reused (from the same verification run).
+  reused (from the same verification run; without a task, read from the unified diff by
+  ``process``).
 * ``hacking`` - minus the number of distinct hack kinds detected (``detectors.DETECTORS``).
 * ``overlong`` - DAPO's soft overlong penalty on output tokens (0 up to
   ``max_response_tokens - overlong_buffer_tokens``, then linear down to -1 at the limit).
@@ -29,6 +30,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 from rewards.core.detectors import DETECTOR_KINDS, Flag, detect
+from rewards.core.process import diff_helpers_reused, diff_style_kept
 from rewards.core.trajectory import Trajectory, parse_trajectory
 from training.environment import Task, Verdict, task_get, verify
 
@@ -281,9 +283,12 @@ def _verification_components(trajectory: Trajectory, task: Task | None, outcome:
                                          "ok", "reported by the client")
         else:
             correctness = ComponentScore(None, weights["correctness"], "unavailable", f"{reason} and no test report")
+        style, reuse = diff_style_kept(trajectory.diff), diff_helpers_reused(trajectory.diff)
         return {"correctness": correctness,
-                "style": ComponentScore(None, weights["style"], "unavailable", reason),
-                "reuse": ComponentScore(None, weights["reuse"], "unavailable", reason)}
+                "style": _binary(style, weights["style"], "repo conventions read from the diff") if style is not None
+                else ComponentScore(None, weights["style"], "unavailable", f"{reason}; the diff shows no conventions"),
+                "reuse": _binary(reuse, weights["reuse"], "repo helpers read from the diff") if reuse is not None
+                else ComponentScore(None, weights["reuse"], "unavailable", f"{reason}; the diff shows no helpers")}
     if state != "ok":
         status = "timeout" if state == "timeout" else "unavailable"
         detail = (f"verification exceeded {config.correctness_time_limit_s:g} s" if state == "timeout"
