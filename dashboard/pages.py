@@ -87,3 +87,8 @@ INGESTION = page_register(Page(
     summary="Events stored per minute, consumer lag, dead letters and rejected events.",
     endpoints=("api-ingestion",), filters=(),
 ))
+REWARD_MODELS = page_register(Page(
+    slug="reward-models", title="Reward models", template="dashboard/reward_models.html", section="Rewards", icon="chart",
+    summary="Reward-model versions trained on preferences mined from this organization's telemetry: held-out accuracy, calibration, the active one.",
+    endpoints=("api-reward-models",), filters=(),
+))
