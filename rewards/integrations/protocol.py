@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from rewards.core.scoring import COMPONENTS, ScoredTrajectory
+from rewards.core.detectors import Flag
+from rewards.core.scoring import COMPONENTS, ComponentScore, ScoredTrajectory
 
 
 class OpenRlhfRequestError(ValueError):
@@ -76,9 +77,6 @@ def openrlhf_answer(results: Sequence[ScoredTrajectory]) -> dict[str, Any]:
 
 def results_from_dicts(results: Sequence[dict[str, Any]]) -> list[ScoredTrajectory]:
     """ScoredTrajectory objects back from the service's JSON results."""
-    from rewards.core.detectors import Flag
-    from rewards.core.scoring import ComponentScore
-
     return [ScoredTrajectory(
         reward=float(item["reward"]),
         components={name: ComponentScore(**value) for name, value in item["components"].items()},

@@ -443,7 +443,6 @@ def _stage_output(program: str, words: list[str], pipe_in: str | None, stdin: st
 
 def _evaluate_output(command: str) -> str | None:
     """What a small substitution such as ``$(echo Y3VybA== | base64 -d)`` prints."""
-    expander = ShellExpander()
     produced: str | None = None
     try:
         parsed = parse_command(command, "bash")
@@ -456,5 +455,4 @@ def _evaluate_output(command: str) -> str | None:
             if not words:
                 continue
             produced = _stage_output(program_name(words[0]), words, produced, None)
-    del expander
     return produced.strip() if produced else None
