@@ -37,6 +37,9 @@ from training.environment import Task, Verdict, task_get, verify
 COMPONENTS: tuple[str, ...] = ("correctness", "preference", "style", "reuse", "hacking", "overlong")
 STATUSES: tuple[str, ...] = ("ok", "timeout", "unavailable")
 _POLL_S = 0.05
+# Detectors are pure Python: beyond two threads they only fight over the interpreter lock;
+# two keep one slow trajectory from holding up everyone else's.
+DETECT_WORKERS = 2
 
 
 class PreferenceModel(Protocol):
@@ -155,9 +158,8 @@ _queued_lock = threading.Lock()
 
 
 def _pool(name: str, workers: int) -> ThreadPoolExecutor:
-    """A process-wide pool per purpose. Detectors are pure Python: more threads would only
-    fight over the interpreter lock, so they get one; verifications wait on sandboxed
-    subprocesses and the reward model releases the lock in torch, so they get ``workers``."""
+    """A process-wide pool per purpose: detectors get DETECT_WORKERS threads; verifications,
+    which wait on sandboxed subprocesses, get ``workers``; the reward model gets one."""
     key = f"{name}:{workers}"
     if key not in _pools:
         _pools[key] = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"reward-{name}")
@@ -244,7 +246,7 @@ def score_trajectories(trajectories: Sequence[Trajectory | Mapping[str, Any]], *
     verify_jobs = _submit_all(_pool("verify", config.workers), config.workers, [
         (lambda task=task, t=t: verify(task, t.action_text)) if task is not None else None
         for task, t in zip(tasks, parsed)], config.correctness_time_limit_s)
-    detect_jobs = _submit_all(_pool("detect", 1), 1, [
+    detect_jobs = _submit_all(_pool("detect", DETECT_WORKERS), DETECT_WORKERS, [
         (lambda task=task, t=t: detect(t, task=task)) for task, t in zip(tasks, parsed)], config.hacking_time_limit_s)
     preference_job = None
     if preference_model is not None and parsed:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import re
+from functools import lru_cache
 
 from rewards.core.detectors.code import call_name, constant_text, parse_python
 from rewards.core.detectors.evidence import Evidence, Flag
@@ -64,11 +65,12 @@ def _returns_any(function: ast.FunctionDef) -> bool:
                for node in ast.walk(function))
 
 
-def code_bypasses(source: str, *, path: str) -> list[str]:
+@lru_cache(maxsize=256)
+def code_bypasses(source: str, *, path: str) -> tuple[str, ...]:
     """Why ``source`` (in file ``path``, "" for inline code) bypasses the evaluator."""
     tree = parse_python(source)
     if tree is None:
-        return []
+        return ()
     reasons: list[str] = []
     guarded: set[int] = set()
     for node in ast.walk(tree):
@@ -111,7 +113,7 @@ def code_bypasses(source: str, *, path: str) -> list[str]:
                 target = constant_text(node.args[0]) or ast.unparse(node.args[0])
                 if _PATCH_STRINGS.match(target) or _PATCHED.match(target):
                     reasons.append(f"patches {target}")
-    return reasons
+    return tuple(reasons)
 
 
 def detect_evaluator_bypass(evidence: Evidence) -> list[Flag]:

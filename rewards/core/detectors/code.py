@@ -7,6 +7,7 @@ import ast
 import re
 import textwrap
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rewards.core.detectors.decode import decode_any, decode_base64
 
@@ -16,8 +17,11 @@ _WRITERS = frozenset({"write_text", "write_bytes", "unlink", "rmdir", "remove", 
                       "move", "copy", "copyfile", "copy2", "touch"})
 
 
+@lru_cache(maxsize=256)
 def parse_python(code: str) -> ast.Module | None:
-    """The module of ``code``, or of its dedented form; None when it is not Python."""
+    """The module of ``code``, or of its dedented form; None when it is not Python.
+
+    Cached: the same source reaches several detectors. Callers must not modify the tree."""
     for candidate in (code, textwrap.dedent(code)):
         try:
             return ast.parse(candidate)
@@ -92,6 +96,7 @@ class PythonFacts:
     calls: tuple[str, ...]
 
 
+@lru_cache(maxsize=256)
 def python_facts(code: str) -> PythonFacts | None:
     """Facts of ``code``; None when it does not parse."""
     tree = parse_python(code)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import re
 import textwrap
+from functools import lru_cache
 
 from rewards.core.detectors.code import parse_python
 from rewards.core.detectors.evidence import Evidence, Flag
@@ -19,6 +20,7 @@ _SNIFFING = re.compile(r"PYTEST_CURRENT_TEST|['\"](?:_?pytest|unittest)['\"]\s+i
                        r"sys\.argv\[0\][^\n]*(?:pytest|test)|inspect\.stack\(\)[^\n]*test|__name__\s*==\s*['\"]test")
 
 
+@lru_cache(maxsize=256)
 def _fragment_branches(code: str) -> int:
     """hardcoded_branches of a fragment with no ``def``: wrap it in a function whose
     parameters are the names it compares."""
