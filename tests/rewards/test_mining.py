@@ -135,11 +135,13 @@ def test_completions_without_text_score_but_never_pair(db):
     assert not MinedCompletion.objects.filter(org=org, prompt__isnull=False).exists()
 
 
-def test_command_prints_the_snapshot(simulated_org, capsys):
+def test_command_prints_the_snapshot_with_progress(simulated_org, capsys):
     org, _ = simulated_org
-    call_command("mine_preferences", "--org", org.slug, "--json", "--no-progress")
-    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    call_command("mine_preferences", "--org", org.slug, "--json")
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out.strip().splitlines()[-1])
     assert summary["version"] == "sim-prefs-0001" and summary["pairs_train"] > 0
+    assert "telemetry scanned" in captured.err and "completions scored" in captured.err
 
 
 def test_command_refuses_an_unknown_org(db):
