@@ -6,15 +6,18 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.db import DatabaseError
 from django.db.models import QuerySet
 
-from rewards.core.artifacts import RewardModel, artifact_load
 from rewards.core.export import pairs_load
 from rewards.core.pairs import PreferencePair
 from rewards.models import PreferenceDataset, RewardModelVersion
 from telemetry.models import Organization
+
+if TYPE_CHECKING:
+    from rewards.core.artifacts import RewardModel
 
 logger = logging.getLogger("flywheel.rewards")
 
@@ -66,6 +69,10 @@ def reward_model_active() -> RewardModel | None:
             if row is None:
                 _slot.model = None
             else:
+                # Imported here: torch and scikit-learn load only in processes that score
+                # (not in every process that resolves URLs, e.g. the consumer's system checks).
+                from rewards.core.artifacts import artifact_load
+
                 try:
                     _slot.model = artifact_load(Path(row[2]))
                 except (OSError, ValueError) as exc:
