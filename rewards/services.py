@@ -49,8 +49,8 @@ def _key_in(key: str, values: list[str]) -> Q:
     migration 0002 serve; SQLite compares the JSON value (Django's text-key ``IN`` is
     broken there: it wraps each value in JSON_EXTRACT).
     """
-    if connection.vendor == "postgresql":
-        return Q(**{f"k_{key}__in": values})
+    if connection.vendor == "postgresql":  # has_key: the request_id index is partial on it
+        return Q(**{f"k_{key}__in": values, "payload__has_key": key})
     return Q(**{f"payload__{key}__in": values})
 
 

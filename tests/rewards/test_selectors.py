@@ -85,3 +85,19 @@ def test_a_version_that_cannot_load_is_not_promoted(reference_dataset, tmp_path)
         reward_model_promote(version=version)
     version.refresh_from_db()
     assert not version.is_active
+
+
+def test_resolving_urls_does_not_load_the_ml_stack():
+    """Every manage.py command (the Kafka consumer too) resolves URLs in its system checks:
+    torch and scikit-learn must load only where a reward model is scored."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import django, sys; django.setup(); from django.urls import get_resolver; get_resolver().url_patterns; "
+        "print(sorted(m for m in ('torch', 'sklearn', 'transformers') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"})
+    assert out.stdout.strip().splitlines()[-1] == "[]"
