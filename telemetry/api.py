@@ -5,13 +5,14 @@ import json
 from datetime import datetime
 
 from django.conf import settings
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from telemetry.api_errors import error_response
+from telemetry.api_errors import error_response, error_responses
 from telemetry.auth import ApiKeyAuthentication, ApiKeyRateThrottle, HasApiKey, request_org
 from telemetry.bus import BusUnavailable
 from telemetry.http_body import BodyInvalid, BodyTooLarge, request_body
@@ -20,6 +21,20 @@ from telemetry.selectors import metrics_summary
 from telemetry.services import events_ingest
 
 BUS_RETRY_AFTER_S = 5
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    """Documents ``ApiKeyAuthentication`` as a security scheme of the OpenAPI document."""
+
+    target_class = ApiKeyAuthentication
+    name = "apiKey"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An organization's API key (`manage.py create_api_key`), as `Authorization: Bearer <key>` or `X-API-Key: <key>`.",
+        }
 
 
 class IngestAnswerSerializer(serializers.Serializer):
@@ -46,11 +61,13 @@ class EventsIngestApi(APIView):
         request={"application/json": EVENTS_BODY_SCHEMA},
         responses={
             202: IngestAnswerSerializer,
-            400: OpenApiResponse(description="Body is not JSON, or not a batch"),
-            401: OpenApiResponse(description="Missing or invalid API key"),
-            413: OpenApiResponse(description="Over 1,000 events or 5 MB"),
-            429: OpenApiResponse(description="Over the per-key rate; see Retry-After"),
-            503: OpenApiResponse(description="The event bus did not acknowledge; retry the batch"),
+            **error_responses({
+                400: "Body is not JSON, or not a batch",
+                401: "Missing or invalid API key",
+                413: "Over 1,000 events or 5 MB",
+                429: "Over the per-key rate; see Retry-After",
+                503: "The event bus did not acknowledge; retry the batch",
+            }),
         },
         description=(
             "Up to 1,000 events or 5 MB (gzip accepted). Answers 202 only after the bus has "
@@ -103,7 +120,14 @@ class MetricsSummaryApi(APIView):
             OpenApiParameter("until", OpenApiTypes.DATETIME),
             OpenApiParameter("org", OpenApiTypes.STR, description="Organization slug, for dashboard users in several orgs"),
         ],
-        responses={200: OpenApiTypes.OBJECT},
+        responses={
+            200: OpenApiTypes.OBJECT,
+            **error_responses({
+                400: "A malformed parameter (e.g. an unparseable `since`/`until`, or `until` not after `since`); `field` names it",
+                401: "Invalid API key",
+                403: "Not logged in, or not a member of the organization",
+            }),
+        },
     )
     def get(self, request):
         versions = [v for raw in request.query_params.getlist("model_version") for v in raw.split(",") if v]

@@ -74,6 +74,8 @@ PAYLOAD_SCHEMAS: dict[str, dict[str, Any]] = {
             "original_content": _text,
             "current_content": _text,
         },
+        # A count is a pair: a total alone (or a retained count alone) measures nothing.
+        "dependentRequired": {"total_chars": ["retained_chars"], "retained_chars": ["total_chars"]},
         "oneOf": [
             {"required": ["retained_chars", "total_chars"], "not": {"required": ["original_content"]}},
             {"required": ["original_content", "current_content"], "not": {"required": ["retained_chars"]}},
@@ -240,6 +242,10 @@ def _compiled(schema: dict[str, Any]) -> Callable[[Any], bool]:
         elif keyword == "additionalProperties" and value is False and "patternProperties" not in schema:
             allowed = frozenset(schema.get("properties", {}))
             checks.append(lambda x, allowed=allowed: not isinstance(x, dict) or x.keys() <= allowed)
+        elif keyword == "dependentRequired":
+            pairs = tuple((name, tuple(needed)) for name, needed in value.items())
+            checks.append(lambda x, pairs=pairs: not isinstance(x, dict) or all(
+                all(other in x for other in needed) for name, needed in pairs if name in x))
         elif keyword == "allOf":
             subs = tuple(_compiled(sub) for sub in value)
             checks.append(lambda x, subs=subs: all(check(x) for check in subs))
@@ -311,8 +317,8 @@ class FieldError:
 
 def _field_of(error) -> str:
     path = [str(part) for part in error.absolute_path]
-    if error.validator == "required":
-        missing = error.message.split("'")[1] if "'" in error.message else ""
+    if error.validator in ("required", "dependentRequired"):
+        missing = error.message.split("'")[1] if "'" in error.message else ""  # "'x' is a ..." names the missing field
         path.append(missing)
     return ".".join(path) or "(event)"
 
@@ -344,7 +350,7 @@ def event_validate(event: Any) -> list[FieldError]:
             errors.extend(_unstorable_values(value, key))
     if not errors and event.get("type") == "code.retention":
         payload = event["payload"]
-        if "total_chars" in payload and payload["retained_chars"] > payload["total_chars"]:
+        if "total_chars" in payload and "retained_chars" in payload and payload["retained_chars"] > payload["total_chars"]:
             errors.append(FieldError("payload.retained_chars", "retained_chars cannot exceed total_chars"))
     return sorted(set(errors), key=lambda e: e.field)
 
