@@ -8,7 +8,6 @@ replay) changes nothing.
 """
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from collections import defaultdict
@@ -19,7 +18,7 @@ from typing import Any
 
 from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 
-from telemetry.messages import MessageDecodeError, StoredEvent, message_decode
+from telemetry.messages import MessageDecodeError, StoredEvent, message_decode, stored_event_encode
 from telemetry.metrics import retention_checkpoint
 from telemetry.models import (
     RETENTION_LABELS,
@@ -81,26 +80,50 @@ class StoreResult:
 
 
 def messages_store(*, messages: Sequence[tuple[str, bytes]]) -> StoreResult:
-    """Store (key, value) messages exactly once; the ones that can't be stored come back as dead letters.
+    """Store the events of (key, value) messages exactly once; what can't be stored comes back
+    as dead letters, one per event (a message that cannot be decoded at all: as it came).
 
     A batch that fails for a reason other than the database being away is split in halves
-    and retried, so one poison message is isolated (dead-lettered as ``store_failed``)
+    and retried, so one poison event is isolated (dead-lettered as ``store_failed``)
     instead of blocking its partition forever.
 
     Raises django.db.OperationalError/InterfaceError when the database is away: the caller
     must then retry the same batch (nothing of it was committed).
     """
+    result = StoreResult()
+    decoded: list[tuple[str, StoredEvent]] = []
+    for key, value in messages:
+        try:
+            message = message_decode(value)
+        except MessageDecodeError as exc:
+            result.dead_letters.append(DeadLetterItem(key, value, exc.reason, exc.detail))
+            continue
+        decoded.extend((key, stored) for stored in message.events)
+        result.dead_letters.extend(DeadLetterItem(key, event_value, exc.reason, exc.detail) for event_value, exc in message.invalid)
+    known, unknown_org = _split_known_orgs(decoded)
+    for key, stored in unknown_org:
+        result.dead_letters.append(DeadLetterItem(key, stored_event_encode(stored), "unknown_org", f"organization {stored.org_id} does not exist"))
+    stored = _events_store(known)
+    result.inserted, result.duplicates = stored.inserted, stored.duplicates
+    result.dead_letters.extend(stored.dead_letters)
+    return result
+
+
+def _events_store(events: list[tuple[str, StoredEvent]]) -> StoreResult:
+    """``_events_store_once``, splitting the batch in halves around an event that cannot be stored."""
+    if not events:
+        return StoreResult()
     try:
-        return _batch_store(messages)
+        return _events_store_once([stored for _, stored in events])
     except (OperationalError, InterfaceError):
         raise
     except (DatabaseError, KeyError, TypeError, ValueError, AttributeError) as exc:
-        if len(messages) == 1:
-            key, value = messages[0]
-            logger.warning("dead-lettering a message that cannot be stored: %r", exc)
-            return StoreResult(dead_letters=[DeadLetterItem(key, value, "store_failed", f"{type(exc).__name__}: {exc}")])
-        middle = len(messages) // 2
-        first, second = messages_store(messages=messages[:middle]), messages_store(messages=messages[middle:])
+        if len(events) == 1:
+            key, stored = events[0]
+            logger.warning("dead-lettering an event that cannot be stored: %r", exc)
+            return StoreResult(dead_letters=[DeadLetterItem(key, stored_event_encode(stored), "store_failed", f"{type(exc).__name__}: {exc}")])
+        middle = len(events) // 2
+        first, second = _events_store(events[:middle]), _events_store(events[middle:])
         return StoreResult(
             inserted=first.inserted + second.inserted,
             duplicates=first.duplicates + second.duplicates,
@@ -108,31 +131,18 @@ def messages_store(*, messages: Sequence[tuple[str, bytes]]) -> StoreResult:
         )
 
 
-def _batch_store(messages: Sequence[tuple[str, bytes]]) -> StoreResult:
-    result = StoreResult()
-    decoded: list[StoredEvent] = []
-    for key, value in messages:
-        try:
-            decoded.append(message_decode(value))
-        except MessageDecodeError as exc:
-            result.dead_letters.append(DeadLetterItem(key, value, exc.reason, exc.detail))
-    decoded, unknown_org = _split_known_orgs(decoded)
-    for stored in unknown_org:
-        value = json.dumps({"v": 1, "org_id": stored.org_id, "received_at": stored.received_at.isoformat(), "event": stored.event}).encode()
-        result.dead_letters.append(DeadLetterItem(stored.event["session_id"], value, "unknown_org", f"organization {stored.org_id} does not exist"))
+def _events_store_once(decoded: list[StoredEvent]) -> StoreResult:
     unique = list({(s.org_id, s.event["event_id"]): s for s in decoded}.values())
     with transaction.atomic():
         inserted = _events_insert(unique)
         _rollups_apply(inserted)
-    result.inserted = len(inserted)
-    result.duplicates = len(decoded) - len(inserted)
-    return result
+    return StoreResult(inserted=len(inserted), duplicates=len(decoded) - len(inserted))
 
 
-def _split_known_orgs(decoded: list[StoredEvent]) -> tuple[list[StoredEvent], list[StoredEvent]]:
-    org_ids = {s.org_id for s in decoded}
+def _split_known_orgs(decoded: list[tuple[str, StoredEvent]]) -> tuple[list[tuple[str, StoredEvent]], list[tuple[str, StoredEvent]]]:
+    org_ids = {s.org_id for _, s in decoded}
     known = set(Organization.objects.filter(id__in=org_ids).values_list("id", flat=True)) if org_ids else set()
-    return [s for s in decoded if s.org_id in known], [s for s in decoded if s.org_id not in known]
+    return [item for item in decoded if item[1].org_id in known], [item for item in decoded if item[1].org_id not in known]
 
 
 def _event_row(stored: StoredEvent) -> dict[str, Any]:
