@@ -11,28 +11,32 @@ What it does, in one run:
    server of ``DATABASE_URL``: creates it, migrates it, and empties its telemetry tables
    (it holds nothing else). Fresh Kafka topics of its own (``bench.ingest.<run id>``, with
    ``--partitions`` partitions), so neither the tests nor other runs see its traffic.
-2. Raw Kafka producer rate: the exact message bytes the app publishes for these events
-   (``event_normalize`` + ``message_encode``), sent by ``telemetry.bus.kafka_producer`` (the
-   app's producer settings: acks=all, idempotence, same compression) to a topic of their
-   own, as fast as one producer takes them; timed until every message is acknowledged.
-3. Raw PostgreSQL COPY rate: the same rows (decoded from those bytes exactly as the
+2. Raw Kafka producer rates, sent by ``telemetry.bus.kafka_producer`` (the app's producer
+   settings: acks=all, idempotence, same compression) to a topic of their own, as fast as
+   one producer takes them, timed until every record is acknowledged: (a) one record per
+   event (``event_normalize`` + ``message_encode`` of each event: the baseline the aim is
+   measured against), and (b) the exact records the app publishes for these events POSTed
+   ``--batch`` at a time (``messages_encode``: one per request and session).
+3. Raw PostgreSQL COPY rate: the same rows (decoded from those records exactly as the
    consumer does) COPYed with psycopg 3 into the real ``telemetry_event`` table (same
    indexes, same WAL) under an organization of their own, pre-formatted as COPY text,
    one transaction per ``--copy-chunk`` rows.
-4. End to end: the app served by a real threaded WSGI server
-   (``telemetry.local_app.local_app_server``) with the Kafka bus; ``--clients`` client threads
-   (in the app's process; ``--clients-process``: in one of their own) POST ``--batch``-event
-   batches (bodies encoded beforehand) to ``/api/v1/events``;
-   ``--consumers`` ``manage.py consume_telemetry`` processes store them. Timed from the
-   first POST until the last event of the run's organization is counted in PostgreSQL.
-   A warm-up batch (another organization) first makes sure the consumer has joined its
-   group and every connection is open.
+4. End to end: the app as deployed, ``config.wsgi`` under gunicorn with ``--workers``
+   gthread workers of ``--threads`` threads (``--server threaded``: Django's threaded WSGI
+   server in this process instead), with the Kafka bus; ``--clients`` client threads (in
+   this process; ``--clients-process``: in one of their own) POST ``--batch``-event
+   batches (bodies encoded beforehand) to ``/api/v1/events``; ``--consumers``
+   ``manage.py consume_telemetry`` processes store them. Timed from the first POST until
+   the last event of the run's organization is counted in PostgreSQL. A warm-up batch
+   (another organization) first makes sure the consumer has joined its group and every
+   worker has opened its connections.
 5. Latency of one batch POST (request → 202, which includes the broker's acks): p50/p99
    under the load of step 4, and for ``--latency-requests`` sequential requests of 100
    events on an idle pipeline.
 
-Prints the rates, the ratios end-to-end / raw COPY, end-to-end / raw producer and
-end-to-end / min(raw rates) (the aim: at least 50%), and writes them to
+Prints the rates, the ratios end-to-end / raw COPY, end-to-end / each raw producer rate
+and end-to-end / min(raw COPY, raw producer with a record per event) (the aim: at least
+50%), and writes them to
 ``artifacts/benchmarks/ingest.json``. The machine is shared and small, so absolute numbers
 are noisy; the ratios, measured in the same run, are what to compare.
 """
