@@ -465,7 +465,10 @@ def gunicorn_server(*, env: dict[str, str], workers: int, threads: int, log_path
 
     port = _free_port()
     command = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
-               "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads), "--log-level", "warning"]
+               "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads), "--log-level", "warning",
+               # Clients keep their connections between batches (a closed idle one would fail a POST);
+               # a loaded 2-core machine can stall a request past the default 30 s.
+               "--keep-alive", "75", "--timeout", "120"]
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{port}"
