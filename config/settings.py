@@ -5,7 +5,7 @@ fresh machine with no servers:
 
 | variable                  | set                        | unset (embedded default)        |
 |---------------------------|----------------------------|---------------------------------|
-| DATABASE_URL              | PostgreSQL (psycopg 3)     | SQLite file ``var/flywheel.sqlite3`` |
+| DATABASE_URL              | that database (dj-database-url: postgresql://, sqlite:///) | SQLite file ``SQLITE_PATH`` or ``var/flywheel.sqlite3`` |
 | KAFKA_BOOTSTRAP_SERVERS   | Apache Kafka               | in-process bus, same handler    |
 | CELERY_BROKER_URL         | Celery on that broker      | tasks run eagerly in-process    |
 | REDIS_URL                 | Redis cache (rate limits)  | local-memory cache              |
@@ -14,8 +14,8 @@ fresh machine with no servers:
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("FLYWHEEL_VAR_DIR", BASE_DIR / "var"))
@@ -28,21 +28,37 @@ def _env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def database_from_url(url: str) -> dict:
-    """Translate ``postgresql://user:pass@host:port/name`` into a Django DATABASES entry."""
-    parsed = urlparse(url)
-    if parsed.scheme not in {"postgres", "postgresql"}:
-        raise ValueError(f"DATABASE_URL must be a postgresql:// URL, got scheme {parsed.scheme!r}")
-    return {
-        "ENGINE": "django.db.backends.postgresql",
-        "NAME": unquote(parsed.path.lstrip("/")),
-        "USER": unquote(parsed.username or ""),
-        "PASSWORD": unquote(parsed.password or ""),
-        "HOST": parsed.hostname or "",
-        "PORT": str(parsed.port or ""),
-        "CONN_MAX_AGE": 60,
-        "CONN_HEALTH_CHECKS": True,
-    }
+SUPPORTED_DATABASE_ENGINES = ("django.db.backends.postgresql", "django.db.backends.sqlite3")
+
+
+def database_settings(environ: Mapping[str, str]) -> dict:
+    """The ``default`` DATABASES entry for an environment.
+
+    ``DATABASE_URL`` in any form dj-database-url reads (``postgres://``, ``postgresql://``,
+    ``sqlite:///relative/path``, ``sqlite:////absolute/path``); unset, the embedded default:
+    SQLite at ``SQLITE_PATH`` (default ``var/flywheel.sqlite3``).
+    """
+    import dj_database_url
+
+    url = environ.get("DATABASE_URL", "").strip()
+    if not url:
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": environ.get("SQLITE_PATH", str(VAR_DIR / "flywheel.sqlite3")),
+            "OPTIONS": {"timeout": 30},
+        }
+    try:
+        config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+    except ValueError as exc:
+        raise ValueError(f"DATABASE_URL is not a database URL Flywheel can use ({exc}); "
+                         "use postgresql://user:pass@host:port/name or sqlite:///path") from exc
+    if config["ENGINE"] not in SUPPORTED_DATABASE_ENGINES:
+        raise ValueError(f"DATABASE_URL selects {config['ENGINE']}; Flywheel runs on PostgreSQL "
+                         "(postgresql://...) or SQLite (sqlite:///path)")
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        config.setdefault("OPTIONS", {}).setdefault("timeout", 30)  # wait for a writer instead of failing at once
+    return config
 
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "flywheel-dev-only-secret-key-change-me")
@@ -91,17 +107,7 @@ TEMPLATES = [
     }
 ]
 
-if os.environ.get("DATABASE_URL"):
-    DATABASES = {"default": database_from_url(os.environ["DATABASE_URL"])}
-else:
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": os.environ.get("SQLITE_PATH", str(VAR_DIR / "flywheel.sqlite3")),
-            "OPTIONS": {"timeout": 30},
-        }
-    }
+DATABASES = {"default": database_settings(os.environ)}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True

@@ -2,7 +2,7 @@
 
 Pure (no Django): a metric turns summed rollup counters (``{"tool_calls": 120, ...}``)
 into an ``Estimate``, and two such sums into a ``Difference``. Definitions follow
-DESIGN.md and ``telemetry.selectors.counters_to_metrics`` exactly (tests check that the
+docs/metrics.md and ``telemetry.selectors.counters_to_metrics`` exactly (tests check that the
 point values agree).
 """
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """One error shape for every API answer: ``{"error", "message", ["field"], ["errors"]}``."""
 from __future__ import annotations
 
-from rest_framework import exceptions, status
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -16,6 +17,20 @@ ERROR_CODES = {
     status.HTTP_429_TOO_MANY_REQUESTS: "rate_limited",
     status.HTTP_503_SERVICE_UNAVAILABLE: "unavailable",
 }
+
+
+class ApiErrorSerializer(serializers.Serializer):
+    """The body of every JSON error answer (for the OpenAPI document)."""
+
+    error = serializers.CharField(help_text="Machine-readable code: bad_request, unauthorized, forbidden, ...")
+    message = serializers.CharField(help_text="What went wrong and what to do")
+    field = serializers.CharField(required=False, allow_null=True, help_text="The request field at fault, when one is")
+    errors = serializers.DictField(required=False, help_text="Every invalid parameter with its messages")
+
+
+def error_responses(descriptions: dict[int, str]) -> dict[int, OpenApiResponse]:
+    """OpenAPI entries for error answers: each has the one error shape, with its own description."""
+    return {code: OpenApiResponse(response=ApiErrorSerializer, description=text) for code, text in descriptions.items()}
 
 
 def error_response(status_code: int, message: str, *, field: str | None = None, headers: dict | None = None, **extra) -> Response:

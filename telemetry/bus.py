@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -96,9 +97,11 @@ class KafkaBus:
         try:
             producer = self._get_producer()
             futures = [producer.send(topic, key=key.encode(), value=value, headers=headers) for key, value, headers in sends]
-            producer.flush(timeout=PUBLISH_TIMEOUT_S)
+            # Wait for these records only: flush() would also wait for every other request
+            # thread's records. Within linger_ms, concurrent requests share produce requests.
+            deadline = time.monotonic() + PUBLISH_TIMEOUT_S
             for future in futures:
-                future.get(timeout=PUBLISH_TIMEOUT_S)
+                future.get(timeout=max(0.0, deadline - time.monotonic()))
         except KafkaError as exc:
             self._reset_after_failure()
             raise BusUnavailable(f"Kafka did not acknowledge the batch: {exc}") from exc

@@ -89,7 +89,10 @@ def consume(
     """Poll, store, dead-letter, commit; until ``stop`` is set. Finishes the batch in hand."""
     from kafka.errors import CommitFailedError, KafkaError
 
-    consumer = kafka_consumer(config)
+    # A broker that is away at start-up (restarting, not yet up) is waited for, as later outages are.
+    consumer = retry_until_done(lambda: kafka_consumer(config), retry_on=(KafkaError,), what="Kafka", config=config, stop=stop)
+    if consumer is _STOPPED:
+        return
     dead_letters = KafkaBus(config.bootstrap_servers, config.topic, config.dlq_topic)
     try:
         while not stop.is_set():

@@ -1,4 +1,4 @@
-"""Metric maths, exactly as DESIGN.md defines them (pure, no Django).
+"""Metric maths, exactly as docs/metrics.md defines them (pure, no Django).
 
 - Code retention at T: of the characters the model inserted and the user accepted, the
   share still present T after acceptance. "Unchanged" = identical; "mostly unchanged" =

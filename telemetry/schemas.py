@@ -105,6 +105,8 @@ PAYLOAD_SCHEMAS: dict[str, dict[str, Any]] = {
             "original_content": _text,
             "current_content": _text,
         },
+        # A count is a pair: a total alone (or a retained count alone) measures nothing.
+        "dependentRequired": {"total_chars": ["retained_chars"], "retained_chars": ["total_chars"]},
         "oneOf": [
             {"required": ["retained_chars", "total_chars"], "not": {"required": ["original_content"]}},
             {"required": ["original_content", "current_content"], "not": {"required": ["retained_chars"]}},
@@ -232,126 +234,56 @@ def _is_date_time(value: Any) -> bool:
 _validator = Draft202012Validator(EVENT_SCHEMA, format_checker=_format_checker)
 
 
-class _Unsupported(Exception):
-    pass
+def _compiled_validator():
+    """``EVENT_SCHEMA`` compiled by jsonschema-rs (Rust), with this module's own format checks.
 
-
-_ANNOTATIONS = frozenset({"$schema", "$id", "$comment", "title", "description", "examples", "default"})
-
-
-def _compiled(schema: dict[str, Any]) -> Callable[[Any], bool]:
-    """An exact predicate "valid under ``schema``", for the keywords this schema uses.
-
-    Each keyword mirrors jsonschema's own rule (the type and format checks are jsonschema's),
-    so the predicate agrees with the validator on every instance, valid or not; it is a
-    fast path only, errors are still reported by jsonschema. Any other keyword raises
-    ``_Unsupported`` and the fast path is then not used at all.
+    It reads the same schema document as jsonschema, so a new event type or field is only a
+    change to the schema above. Format checks are the very functions jsonschema uses (called
+    back from Rust), so the two agree on formats by construction; the rest is the JSON Schema
+    specification, which both implement (tests/telemetry/test_schemas.py checks they agree).
+    It only answers "valid or not": jsonschema still writes every error message.
     """
-    is_type = Draft202012Validator.TYPE_CHECKER.is_type
-    checks: list[Callable[[Any], bool]] = []
-    for keyword, value in schema.items():
-        if keyword in _ANNOTATIONS or keyword in ("then", "else"):
-            continue
-        if keyword == "type" and value in ("object", "string"):
-            cls = dict if value == "object" else str  # jsonschema's own test for these two types
-            checks.append(lambda x, cls=cls: isinstance(x, cls))
-        elif keyword == "type" and isinstance(value, str):
-            checks.append(lambda x, kind=value: is_type(x, kind))
-        elif keyword in ("enum", "const"):
-            options = value if keyword == "enum" else [value]
-            if not all(isinstance(option, str) for option in options):
-                raise _Unsupported(keyword)
-            allowed = frozenset(options)
-            checks.append(lambda x, allowed=allowed: isinstance(x, str) and x in allowed)
-        elif keyword == "items" and isinstance(value, dict):
-            item = _compiled(value)
-            checks.append(lambda x, item=item: not isinstance(x, list) or all(item(e) for e in x))
-        elif keyword in ("minItems", "maxItems"):
-            low, high = (value, math.inf) if keyword == "minItems" else (0, value)
-            checks.append(lambda x, low=low, high=high: not isinstance(x, list) or low <= len(x) <= high)
-        elif keyword == "minLength":
-            checks.append(lambda x, n=value: not (isinstance(x, str) and len(x) < n))
-        elif keyword == "maxLength":
-            checks.append(lambda x, n=value: not (isinstance(x, str) and len(x) > n))
-        elif keyword == "minimum":
-            checks.append(lambda x, n=value: not (is_type(x, "number") and x < n))
-        elif keyword == "maximum":
-            checks.append(lambda x, n=value: not (is_type(x, "number") and x > n))
-        elif keyword == "format":
-            checks.append(lambda x, name=value: _format_checker.conforms(x, name))
-        elif keyword == "required":
-            names = tuple(value)
-            checks.append(lambda x, names=names: not isinstance(x, dict) or all(name in x for name in names))
-        elif keyword == "properties":
-            subs = tuple((name, _compiled(sub)) for name, sub in value.items())
+    import jsonschema_rs
 
-            def properties(x, subs=subs) -> bool:
-                if isinstance(x, dict):
-                    for name, check in subs:
-                        if name in x and not check(x[name]):
-                            return False
-                return True
-
-            checks.append(properties)
-        elif keyword == "additionalProperties" and value is False and "patternProperties" not in schema:
-            allowed = frozenset(schema.get("properties", {}))
-            checks.append(lambda x, allowed=allowed: not isinstance(x, dict) or x.keys() <= allowed)
-        elif keyword == "allOf":
-            subs = tuple(_compiled(sub) for sub in value)
-            checks.append(lambda x, subs=subs: all(check(x) for check in subs))
-        elif keyword == "oneOf":
-            subs = tuple(_compiled(sub) for sub in value)
-            checks.append(lambda x, subs=subs: sum(1 for check in subs if check(x)) == 1)
-        elif keyword == "not":
-            sub = _compiled(value)
-            checks.append(lambda x, sub=sub: not sub(x))
-        elif keyword == "if":
-            condition = _compiled(value)
-            then = _compiled(schema["then"]) if "then" in schema else (lambda x: True)
-            otherwise = _compiled(schema["else"]) if "else" in schema else (lambda x: True)
-            checks.append(lambda x, c=condition, t=then, o=otherwise: t(x) if c(x) else o(x))
-        else:
-            raise _Unsupported(keyword)
-    if len(checks) == 1:
-        return checks[0]
-    checks_ = tuple(checks)
-
-    def valid(x) -> bool:
-        for check in checks_:
-            if not check(x):
-                return False
-        return True
-
-    return valid
+    formats = {name: _format_predicate(name) for name in sorted(_format_names(EVENT_SCHEMA))}
+    return jsonschema_rs.validator_for(EVENT_SCHEMA, validate_formats=True, formats=formats)
 
 
-def _fast_path() -> Callable[[Any], bool] | None:
-    """Per event type, the predicate of the schema with only that type's payload rule.
+def _format_predicate(name: str) -> Callable[[Any], bool]:
+    """The format checker's own function for ``name``, as the predicate ``FormatChecker.check`` makes
+    of it (a falsy result or one of its declared exceptions fails), minus its per-call overhead."""
+    if name not in _format_checker.checkers:
+        return lambda value: True  # jsonschema does not check this format either
+    func, raises = _format_checker.checkers[name]
 
-    The schema's ``allOf`` of ``if type == T then payload matches P(T)`` holds exactly when
-    the payload rule of the event's own type holds; checking only that one skips the other
-    seven conditions. An event whose type is not a known string goes to jsonschema.
-    """
+    def conforms(value: Any) -> bool:
+        try:
+            return bool(func(value))
+        except raises:
+            return False
+
+    return conforms
+
+
+def _format_names(schema: Any) -> set[str]:
+    if isinstance(schema, dict):
+        names = {schema["format"]} if isinstance(schema.get("format"), str) else set()
+        return names.union(*(_format_names(value) for value in schema.values()))
+    if isinstance(schema, list):
+        return set().union(*(_format_names(value) for value in schema))
+    return set()
+
+
+_compiled = _compiled_validator()
+
+
+def _compiled_valid(event: dict[str, Any]) -> bool:
+    """True only when the event is valid; False sends it to jsonschema for the verdict and the messages."""
     try:
-        base = {k: v for k, v in EVENT_SCHEMA.items() if k != "allOf"}
-        by_type = {}
-        for rule in EVENT_SCHEMA["allOf"]:
-            event_type = rule["if"]["properties"]["type"]["const"]
-            if set(rule) != {"if", "then"} or rule["if"] != {"properties": {"type": {"const": event_type}}, "required": ["type"]}:
-                raise _Unsupported("allOf")
-            by_type[event_type] = _compiled({**base, "allOf": [rule["then"]]})
-    except (_Unsupported, KeyError, TypeError):
-        return None
+        return _compiled.is_valid(event)
+    except (ValueError, TypeError, OverflowError, RecursionError):  # a value Rust cannot represent
+        return False
 
-    def valid(event: dict[str, Any]) -> bool:
-        event_type = event.get("type")
-        check = by_type.get(event_type) if isinstance(event_type, str) else None
-        return check is not None and check(event)
-
-    return valid
-
-
-_fast_valid = _fast_path()
 
 SHELL_ALIASES = {"pwsh": "powershell", "powershell.exe": "powershell", "cmd.exe": "cmd", "/bin/bash": "bash", "/bin/zsh": "zsh"}
 
@@ -367,8 +299,8 @@ class FieldError:
 
 def _field_of(error) -> str:
     path = [str(part) for part in error.absolute_path]
-    if error.validator == "required":
-        missing = error.message.split("'")[1] if "'" in error.message else ""
+    if error.validator in ("required", "dependentRequired"):
+        missing = error.message.split("'")[1] if "'" in error.message else ""  # "'x' is a ..." names the missing field
         path.append(missing)
     return ".".join(path) or "(event)"
 
@@ -384,23 +316,34 @@ def _leaf_errors(errors) -> list:
     return leaves
 
 
-def event_validate(event: Any) -> list[FieldError]:
-    """Return the field errors of one raw event; an empty list means it is valid."""
+def event_validate(event: Any, *, strict_json: bool = False) -> list[FieldError]:
+    """Return the field errors of one raw event; an empty list means it is valid.
+
+    ``strict_json``: the event was parsed by a strict JSON parser (no NaN/Infinity, no lone
+    surrogates, no integers beyond 64 bits) from a body without a ``\\u0000`` escape. Its strings and numbers are then
+    storable already, and only the values the schema leaves open (extra payload fields) are
+    walked for their depth; otherwise every value is.
+    """
     if not isinstance(event, dict):
         return [FieldError("(event)", "each event must be a JSON object")]
-    if _fast_valid is not None and _fast_valid(event):
+    if _compiled_valid(event):
         errors = []  # jsonschema would find none; it is only asked when there are some to report
     else:
         errors = [
             FieldError(_field_of(error), error.message)
             for error in _leaf_errors(_validator.iter_errors(event))
         ]
-    for key, value in event.items():
-        if key in EVENT_SCHEMA["properties"]:  # other keys are refused by the schema already
-            errors.extend(_unstorable_values(value, key))
+    if strict_json and not errors:
+        for key, value in event["payload"].items():
+            if isinstance(value, (dict, list)):
+                errors.extend(_unstorable_values(value, f"payload.{key}", depth=1))
+    else:
+        for key, value in event.items():
+            if key in EVENT_SCHEMA["properties"]:  # other keys are refused by the schema already
+                errors.extend(_unstorable_values(value, key))
     if not errors and event.get("type") == "code.retention":
         payload = event["payload"]
-        if "total_chars" in payload and payload["retained_chars"] > payload["total_chars"]:
+        if "total_chars" in payload and "retained_chars" in payload and payload["retained_chars"] > payload["total_chars"]:
             errors.append(FieldError("payload.retained_chars", "retained_chars cannot exceed total_chars"))
     return sorted(set(errors), key=lambda e: e.field)
 
@@ -410,15 +353,19 @@ MAX_NESTING = 32
 _UNSTORABLE_CHARS = re.compile("[\x00\ud800-\udfff]")
 
 
-def _unstorable_values(value: Any, path: str) -> list[FieldError]:
+def _unstorable_values(value: Any, path: str, depth: int = 0) -> list[FieldError]:
     """NaN/Infinity (no JSON has them), NUL characters and lone surrogates (no database stores
-    them) and nesting deeper than MAX_NESTING (copying and encoding recurse), at any depth."""
+    them), integers beyond 64 bits (the bus encodes 64) and nesting deeper than MAX_NESTING
+    (copying and encoding recurse), at any depth.
+    ``depth``: how deep ``value`` itself is (0 for a top-level field of the event)."""
     errors: list[FieldError] = []
-    pending: list[tuple[Any, str, int]] = [(value, path, 0)]
+    pending: list[tuple[Any, str, int]] = [(value, path, depth)]
     while pending:
         value, path, depth = pending.pop()
         if isinstance(value, float) and not math.isfinite(value):
             errors.append(FieldError(path, f"{value!r} is not a finite number"))
+        elif isinstance(value, int) and not -(2**63) <= value < 2**64:
+            errors.append(FieldError(path, "integers beyond 64 bits are not supported"))
         elif isinstance(value, str) and _UNSTORABLE_CHARS.search(value):
             errors.append(FieldError(path, "text must not contain NUL characters or lone surrogates"))
         elif isinstance(value, (dict, list)) and depth >= MAX_NESTING:

@@ -36,7 +36,7 @@ def rollups_filter(
 
 
 def counters_to_metrics(totals: dict[str, int | None]) -> dict[str, Any]:
-    """Turn summed rollup counters into the headline metrics (DESIGN.md definitions)."""
+    """Turn summed rollup counters into the headline metrics (docs/metrics.md definitions)."""
     t = {k: (v or 0) for k, v in totals.items()}
     retention = {
         label: safe_ratio(t[f"retention_{label}_retained"], t[f"retention_{label}_total"])

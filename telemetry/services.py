@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from telemetry.bus import get_bus
 from telemetry.completions import completion_captured
-from telemetry.messages import message_encode
+from telemetry.messages import messages_encode
 from telemetry.metrics import retention_from_content, retention_from_counts
 from telemetry.models import ApiKey, DeadLetter, Organization, RejectionRollup
 from telemetry.privacy import captured_text, hash_user
@@ -138,8 +138,11 @@ def _echoable_event_id(raw: Any) -> str | None:
     return event_id
 
 
-def events_ingest(*, org: Organization, events: list[Any], received_at: datetime | None = None) -> IngestResult:
+def events_ingest(*, org: Organization, events: list[Any], received_at: datetime | None = None,
+                  strict_json: bool = False) -> IngestResult:
     """Validate, normalize and publish a batch; return what was accepted and why the rest was not.
+
+    ``strict_json``: see ``event_validate`` (the API sets it for bodies a strict parser read).
 
     Returns only after the bus acknowledged every accepted event; raises
     ``telemetry.bus.BusUnavailable`` otherwise (then nothing may be reported accepted; a
@@ -147,20 +150,20 @@ def events_ingest(*, org: Organization, events: list[Any], received_at: datetime
     """
     received_at = received_at or timezone.now()
     result = IngestResult()
-    messages = []
+    accepted = []
     reasons: dict[str, int] = {}
     for index, raw in enumerate(events):
-        errors = event_validate(raw)
+        errors = event_validate(raw, strict_json=strict_json)
         if errors:
             event_id = _echoable_event_id(raw)
             result.rejected.append({"index": index, "event_id": event_id, "errors": [e.as_dict() for e in errors]})
             reason = _rejection_reason(errors)
             reasons[reason] = reasons.get(reason, 0) + 1
             continue
-        messages.append(message_encode(org_id=org.id, received_at=received_at, event=event_normalize(org=org, event=raw)))
-    if messages:
-        get_bus().publish(messages)
-    result.accepted = len(messages)
+        accepted.append(event_normalize(org=org, event=raw))
+    if accepted:
+        get_bus().publish(messages_encode(org_id=org.id, received_at=received_at, events=accepted))
+    result.accepted = len(accepted)
     if reasons:
         rejections_record(org=org, reasons=reasons, at=received_at)
     return result

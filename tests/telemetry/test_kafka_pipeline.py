@@ -54,13 +54,42 @@ def test_messages_are_keyed_by_session_and_compressed(org, kafka_topics):
                            auto_offset_reset="earliest", consumer_timeout_ms=5000)
     records = list(reader)
     reader.close()
-    assert len(records) == len(events)
+    # One record per session of the request, holding that session's events in order.
+    sessions = list(dict.fromkeys(e["session_id"] for e in events))
+    assert len(records) == len(sessions) == 3
+    carried: dict[str, list[str]] = {}
     partitions_by_session: dict[str, set[int]] = {}
     for record in records:
         body = json.loads(record.value)
-        assert record.key.decode() == body["event"]["session_id"]
+        assert {e["session_id"] for e in body["events"]} == {record.key.decode()}
+        carried.setdefault(record.key.decode(), []).extend(e["event_id"] for e in body["events"])
         partitions_by_session.setdefault(record.key.decode(), set()).add(record.partition)
     assert all(len(p) == 1 for p in partitions_by_session.values())
+    assert carried == {s: [e["event_id"] for e in events if e["session_id"] == s] for s in sessions}
+
+
+def test_one_bad_event_of_a_record_is_dead_lettered_alone(org, kafka_topics, consumer):
+    """A record carries several events; the consumer stores, dedups and dead-letters each on its own."""
+    from telemetry.messages import messages_encode
+
+    consumer.start()
+    now = datetime.now(timezone.utc)
+    good = [make_event(session_id="s-1") for _ in range(4)]
+    bad = make_event(session_id="s-1")
+    bad["ts"] = "not a time"
+    [record] = messages_encode(org_id=org.id, received_at=now, events=[good[0], good[1], bad, good[2], good[3], good[0]])
+    producer = KafkaProducer(bootstrap_servers=kafka_topics["KAFKA_BOOTSTRAP_SERVERS"])
+    producer.send(kafka_topics["TELEMETRY_TOPIC"], key=record.key.encode(), value=record.value)
+    producer.flush()
+    producer.close()
+    wait_until(lambda: Event.objects.count() == 4, timeout=60, message=lambda: f"the four good events stored\n{consumer.log()}")
+    dlq = KafkaConsumer(kafka_topics["TELEMETRY_DLQ_TOPIC"], bootstrap_servers=kafka_topics["KAFKA_BOOTSTRAP_SERVERS"],
+                        auto_offset_reset="earliest", consumer_timeout_ms=10000)
+    dead = next(iter(dlq))
+    dlq.close()
+    assert dict(dead.headers)["reason"] == b"invalid_message"
+    assert [e["event_id"] for e in json.loads(dead.value)["events"]] == [bad["event_id"]]
+    assert sum(HourlyRollup.objects.values_list("events", flat=True)) == 4  # the repeated event counted once
 
 
 def test_poison_messages_go_to_the_dlq_with_reasons_and_replay(org, kafka_topics, consumer):

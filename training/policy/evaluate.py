@@ -3,7 +3,7 @@
 Every number is computed from the environment's ``verify`` verdicts on greedy generations:
 
 - tool-call error rate (per shell, and overall) = failed tool calls / all tool calls, over
-  every tool call of every response, grouped by the task's shell (DESIGN.md's definition);
+  every tool call of every response, grouped by the task's shell (docs/metrics.md's definition);
 - unit-test pass rate = hidden tests passed / hidden tests, over code tasks (``code_edit`` and
   ``multi_step``); ``code_pass_rate`` is the stricter share of code tasks with every test passing;
 - helper reuse rate = code-task responses whose code reuses the repo helper / code tasks (a

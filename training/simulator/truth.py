@@ -2,7 +2,7 @@
 
 Computed per model version from the events as Flywheel will store them (for OTLP sessions,
 the Claude Code view of the events, see ``claude_code``), with exactly the definitions of
-DESIGN.md / ``telemetry.metrics`` and the same keys as ``GET /api/v1/metrics/summary``:
+docs/metrics.md / ``telemetry.metrics`` and the same keys as ``GET /api/v1/metrics/summary``:
 
 - code retention at T = retained / total characters over the retention checks that count
   for checkpoint T (``retention_checkpoint``: the largest T <= elapsed); retained characters
