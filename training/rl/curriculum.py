@@ -54,19 +54,19 @@ class TaskCurriculum:
         return [tid for tid in self.tasks if tid not in self.retired]
 
     def sample(self, count: int, rng: random.Random) -> list[str]:
-        """``count`` distinct active task ids (fewer if fewer are active), weighted by kind."""
-        active = self.active()
-        if not active:
-            return []
-        weights = [self.kind_weights.get(self.tasks[tid].kind, 1.0 if not self.kind_weights else 0.0) for tid in active]
-        if not any(weights):
-            weights = [1.0] * len(active)
+        """``count`` distinct active task ids (fewer if fewer are active), weighted by kind.
+
+        With ``kind_weights`` set, kinds it gives no positive weight are never drawn.
+        """
+        pool = self.active()
+        weights = [self.kind_weights.get(self.tasks[tid].kind, 0.0) if self.kind_weights else 1.0 for tid in pool]
+        pool = [tid for tid, w in zip(pool, weights) if w > 0]
+        weights = [w for w in weights if w > 0]
         chosen: list[str] = []
-        pool, pool_weights = list(active), list(weights)
         while pool and len(chosen) < count:
-            index = rng.choices(range(len(pool)), weights=pool_weights, k=1)[0] if any(pool_weights) else rng.randrange(len(pool))
+            index = rng.choices(range(len(pool)), weights=weights, k=1)[0]
             chosen.append(pool.pop(index))
-            pool_weights.pop(index)
+            weights.pop(index)
         return chosen
 
     def record(self, task_id: str, solved: Sequence[bool]) -> str | None:

@@ -17,7 +17,7 @@ import logging
 import random
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -89,6 +89,7 @@ def rl_train(config: RLConfig, *, reporter: Reporter | None = None) -> RLResult:
     worker_class = rollout_worker_class(config)
     workers = [ray.remote(worker_class).options(num_cpus=0.5).remote(config, i) for i in range(config.rollout_workers)]
     weights_sync(learner, workers)
+    sample_round = ray_sample_round(config, workers)
 
     heldout_ids = heldout_task_ids(config)
     heldout_before = state.get("heldout_before")
@@ -102,7 +103,7 @@ def rl_train(config: RLConfig, *, reporter: Reporter | None = None) -> RLResult:
     for step in range(start_step, config.steps):
         step_started = time.monotonic()
         # 1. rollouts, with dynamic sampling until the batch is full (or the round cap)
-        groups, sampled, rounds = collect_groups(config, curriculum, workers, rng=rng, step=step)
+        groups, sampled, rounds = collect_groups(config, curriculum, sample_round, rng=rng, step=step)
         if not curriculum.active() and not groups:
             log.line(f"step {step + 1}: every task is retired by the curriculum; stopping early")
             break
@@ -209,15 +210,15 @@ def weights_sync(learner: Any, workers: Sequence[Any]) -> None:
 
 
 def collect_groups(
-    config: RLConfig, curriculum: TaskCurriculum, workers: Sequence[Any], *, rng: random.Random, step: int
+    config: RLConfig, curriculum: TaskCurriculum, sample_round: Callable[[list[str], int], list[list[Rollout]]],
+    *, rng: random.Random, step: int,
 ) -> tuple[list[list[Rollout]], list[Rollout], int]:
     """Sample rounds of groups until ``prompts_per_step`` groups with reward variance are kept.
 
-    Returns (kept groups, every sampled rollout, rounds used). Without dynamic sampling one
-    round is drawn and every group is kept. Rewards here already include the overlong penalty.
+    ``sample_round(task_ids, seed)`` returns one scored group per task id. Returns (kept
+    groups, every sampled rollout, rounds used). Without dynamic sampling one round is
+    drawn and every group is kept. Rewards include the overlong penalty from here on.
     """
-    import ray
-
     kept: list[list[Rollout]] = []
     sampled: list[Rollout] = []
     rounds = 0
@@ -225,10 +226,8 @@ def collect_groups(
         task_ids = curriculum.sample(config.prompts_per_step - len(kept), rng)
         if not task_ids:
             break
-        shares = [task_ids[i :: len(workers)] for i in range(len(workers))]
         seed = config.seed * 1_000_003 + step * 1009 + rounds * 101
-        futures = [w.rollout.remote(ids, group_size=config.group_size, seed=seed + i) for i, (w, ids) in enumerate(zip(workers, shares)) if ids]
-        groups = [with_overlong_penalty(config, g) for result in ray.get(futures) for g in result]
+        groups = [with_overlong_penalty(config, g) for g in sample_round(task_ids, seed)]
         rounds += 1
         for group in groups:
             sampled += group
@@ -239,6 +238,21 @@ def collect_groups(
         if not config.dynamic_sampling:
             break
     return kept[: config.prompts_per_step], sampled, rounds
+
+
+def ray_sample_round(config: RLConfig, workers: Sequence[Any]) -> Callable[[list[str], int], list[list[Rollout]]]:
+    """``sample_round`` over Ray rollout workers: task ids split round-robin, one call each, in parallel."""
+    import ray
+
+    def sample_round(task_ids: list[str], seed: int) -> list[list[Rollout]]:
+        shares = [task_ids[i :: len(workers)] for i in range(len(workers))]
+        futures = [
+            worker.rollout.remote(ids, group_size=config.group_size, seed=seed + i)
+            for i, (worker, ids) in enumerate(zip(workers, shares)) if ids
+        ]
+        return [group for result in ray.get(futures) for group in result]
+
+    return sample_round
 
 
 def with_overlong_penalty(config: RLConfig, group: list[Rollout]) -> list[Rollout]:
