@@ -14,4 +14,5 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="openapi-schema"),
     path("", include(telemetry_urls)),
     path("dashboard/", include("dashboard.urls")),
+    path("", include("training.urls")),
 ]
