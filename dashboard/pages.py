@@ -87,3 +87,8 @@ INGESTION = page_register(Page(
     summary="Events stored per minute, consumer lag, dead letters and rejected events.",
     endpoints=("api-ingestion",), filters=(),
 ))
+HACKING = page_register(Page(
+    slug="hacking", title="Reward hacking", template="dashboard/hacking.html", section="Rewards", icon="pulse",
+    summary="Does the rewarder catch reward hacking? Per detector kind: attacks caught and honest trajectories wrongly flagged, run after run.",
+    endpoints=("api-hacking-reports",), filters=(),
+))

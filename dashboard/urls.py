@@ -4,6 +4,7 @@ from django.urls import path
 from dashboard import api
 from dashboard.pages import PAGES
 from dashboard.views import DashboardPageView
+from rewards.api import HackingReportsApi
 
 app_name = "dashboard"
 
@@ -16,6 +17,7 @@ api_urlpatterns = [
     path("api/tool-errors", api.ToolErrorsApi.as_view(), name="api-tool-errors"),
     path("api/ingestion", api.IngestionApi.as_view(), name="api-ingestion"),
     path("api/dead-letters/replay", api.DeadLetterReplayApi.as_view(), name="api-dead-letters-replay"),
+    path("api/hacking-reports", HackingReportsApi.as_view(), name="api-hacking-reports"),
 ]
 
 page_urlpatterns = [
