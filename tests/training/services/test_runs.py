@@ -126,3 +126,17 @@ def test_command_runs_locally_and_shows_status(small_config, local_ray, tmp_path
         call_command("rl_train", "--config", str(config_file), "--set", "group_size=1")
     with pytest.raises(CommandError, match="no training run"):
         call_command("rl_train", "--status", "not-a-run")
+
+
+def test_the_job_runtime_env_ships_the_project_and_its_requirements(small_config):
+    from django.conf import settings
+
+    from training.services.runs import ray_entrypoint, ray_runtime_env
+
+    run, token = run_create(config=small_config)
+    env = ray_runtime_env(token=token)
+    assert env["working_dir"] == str(settings.BASE_DIR) and "var/" in env["excludes"]
+    assert any(req.startswith("torch") for req in env["pip"]) and any(req.startswith("peft") for req in env["pip"])
+    assert env["env_vars"]["FLYWHEEL_REPORT_TOKEN"] == token
+    entrypoint = ray_entrypoint(run=run)
+    assert entrypoint.startswith("python -m training.rl.driver --config-json ") and f"--run-id {run.pk}" in entrypoint
