@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Max
+from django.db import connection, transaction
+from django.db.models import Max, Q, QuerySet
 from django.db.models.fields.json import KT
 from django.utils import timezone
 from tqdm.auto import tqdm
@@ -40,6 +40,22 @@ EVENT_FIELDS = ("type", "payload", "task_id", "session_id", "model_version", "ts
 
 def rewards_dir() -> Path:
     return Path(settings.VAR_DIR) / "rewards"
+
+
+def _key_in(key: str, values: list[str]) -> Q:
+    """Events whose payload ``key`` (a string) is one of ``values``.
+
+    On PostgreSQL as ``payload->>'key' IN (..)``, which the partial indexes of telemetry
+    migration 0002 serve; SQLite compares the JSON value (Django's text-key ``IN`` is
+    broken there: it wraps each value in JSON_EXTRACT).
+    """
+    if connection.vendor == "postgresql":
+        return Q(**{f"k_{key}__in": values})
+    return Q(**{f"payload__{key}__in": values})
+
+
+def _with_keys(events: QuerySet, *keys: str) -> QuerySet:
+    return events.annotate(**{f"k_{key}": KT(f"payload__{key}") for key in keys})
 
 
 def _chunks(items: Iterable[Any], size: int = QUERY_CHUNK) -> Iterator[list[Any]]:
@@ -85,16 +101,14 @@ def _touched_since(*, org: Organization, watermark: int, high: int, config: Mini
     bar.close()
     for batch in _chunks(sorted(suggestions)):
         requests.update(
-            Event.objects.filter(org=org, type__in=SUGGESTION_TYPES)
-            .annotate(request_id=KT("payload__request_id"), suggestion_id=KT("payload__suggestion_id"))
-            .filter(suggestion_id__in=batch, request_id__isnull=False)
-            .values_list("request_id", flat=True)
+            _with_keys(Event.objects.filter(org=org, type__in=SUGGESTION_TYPES), "request_id", "suggestion_id")
+            .filter(_key_in("suggestion_id", batch), payload__has_key="request_id")
+            .values_list("k_request_id", flat=True)
         )
     for batch in _chunks(sorted(tasks)):
         requests.update(
-            Event.objects.filter(org=org, type="llm.completion", task_id__in=batch)
-            .annotate(request_id=KT("payload__request_id"))
-            .values_list("request_id", flat=True)
+            _with_keys(Event.objects.filter(org=org, type="llm.completion", task_id__in=batch), "request_id")
+            .values_list("k_request_id", flat=True)
         )
     return requests, scanned
 
@@ -102,18 +116,16 @@ def _touched_since(*, org: Organization, watermark: int, high: int, config: Mini
 def _completion_rows(*, org: Organization, request_ids: list[str], config: MiningConfig) -> list[MinedCompletion]:
     """Facts, product score and signals of the completions among ``request_ids`` (one query set per chunk)."""
     completions = list(
-        Event.objects.filter(org=org, type="llm.completion")
-        .annotate(request_id=KT("payload__request_id"))
-        .filter(request_id__in=request_ids)
+        _with_keys(Event.objects.filter(org=org, type="llm.completion"), "request_id")
+        .filter(_key_in("request_id", request_ids))
         .order_by("ts", "id")
         .values(*EVENT_FIELDS)
     )
     if not completions:
         return []
     related = list(
-        Event.objects.filter(org=org, type__in=REQUEST_TYPES[1:])
-        .annotate(request_id=KT("payload__request_id"))
-        .filter(request_id__in=request_ids)
+        _with_keys(Event.objects.filter(org=org, type__in=REQUEST_TYPES[1:]), "request_id")
+        .filter(_key_in("request_id", request_ids))
         .values(*EVENT_FIELDS)
     )
     suggestion_ids = {s for c in completions for s in c["payload"].get("suggestion_ids") or ()}
@@ -121,15 +133,14 @@ def _completion_rows(*, org: Organization, request_ids: list[str], config: Minin
     task_ids = {c["task_id"] for c in completions if c["task_id"]}
     for batch in _chunks(sorted(suggestion_ids)):
         related.extend(
-            Event.objects.filter(org=org, type="code.retention")
-            .annotate(suggestion_id=KT("payload__suggestion_id"))
-            .filter(suggestion_id__in=batch)
+            _with_keys(Event.objects.filter(org=org, type="code.retention"), "suggestion_id")
+            .filter(_key_in("suggestion_id", batch))
             .values(*EVENT_FIELDS)
         )
         related.extend(  # decisions on listed suggestions that do not name the request
-            Event.objects.filter(org=org, type__in=SUGGESTION_TYPES)
-            .annotate(suggestion_id=KT("payload__suggestion_id"))
-            .filter(suggestion_id__in=batch, payload__request_id__isnull=True)
+            _with_keys(Event.objects.filter(org=org, type__in=SUGGESTION_TYPES), "suggestion_id")
+            .filter(_key_in("suggestion_id", batch))
+            .exclude(payload__has_key="request_id")
             .values(*EVENT_FIELDS)
         )
     for batch in _chunks(sorted(task_ids)):
