@@ -343,7 +343,21 @@ def _ray_init() -> None:
         repo = str(Path(__file__).resolve().parents[2])
         paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
         os.environ["PYTHONPATH"] = os.pathsep.join([repo, *[p for p in paths if p != repo]])
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        # Ray enables faulthandler on sys.stderr, which a Celery worker replaces by a proxy with no fileno.
+        redirected = not hasattr(sys.stderr, "fileno") or _no_fileno(sys.stderr)
+        saved, sys.stderr = sys.stderr, (sys.__stderr__ if redirected else sys.stderr)
+        try:
+            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        finally:
+            sys.stderr = saved
+
+
+def _no_fileno(stream: Any) -> bool:
+    try:
+        stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return True
+    return False
 
 
 def _report(reporter: Reporter | None, report: RunReport) -> bool:
