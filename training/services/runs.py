@@ -259,6 +259,8 @@ def run_sync(*, run: TrainingRun) -> TrainingRun:
         error = "" if status == RunStatus.SUCCEEDED else _failure_reason(client, run.submission_id, tail)
         run = run_finish(run_id=run.pk, status=status, error=error, result=result)
         TrainingRun.objects.filter(pk=run.pk).update(logs_tail=tail)
+        if status != RunStatus.SUCCEEDED:
+            _partial_checkpoints_remove(run)
     else:
         updates: dict[str, Any] = {"logs_tail": tail}
         if status == RunStatus.RUNNING and run.status == RunStatus.QUEUED:
@@ -266,6 +268,16 @@ def run_sync(*, run: TrainingRun) -> TrainingRun:
         TrainingRun.objects.filter(pk=run.pk).update(**updates)
     run.refresh_from_db()
     return run
+
+
+def _partial_checkpoints_remove(run: TrainingRun) -> None:
+    """A killed job may leave a hidden temporary checkpoint dir behind; remove it (complete
+    checkpoints stay for resuming). Only where the run's output dir is on this machine."""
+    from training.rl.checkpoint import checkpoint_latest
+
+    output_dir = run.config.get("output_dir")
+    if output_dir:
+        checkpoint_latest(Path(output_dir) / "checkpoints")
 
 
 def _failure_reason(client: Any, submission_id: str, tail: str) -> str:

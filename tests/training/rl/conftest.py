@@ -22,9 +22,11 @@ def local_ray():
 
     from training.rl.driver import _ray_init
 
-    saved = os.environ.pop("RAY_ADDRESS", None)
-    _ray_init()
+    saved = os.environ.pop("RAY_ADDRESS", None)  # only while starting: the Ray-head tests need it afterwards
+    try:
+        _ray_init()
+    finally:
+        if saved is not None:
+            os.environ["RAY_ADDRESS"] = saved
     yield ray
     ray.shutdown()
-    if saved is not None:
-        os.environ["RAY_ADDRESS"] = saved
