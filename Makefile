@@ -17,7 +17,7 @@ SERVICES_ENV = eval "$$($(SERVICES) env)"
 
 help:
 	@echo "make install        system packages, .venv, Kafka jars, dashboard assets, agent CLIs"
-	@echo "make services-up    start PostgreSQL, Redis, Kafka (var/services/)"
+	@echo "make services-up    start PostgreSQL, Redis, Kafka, Ray head (var/services/)"
 	@echo "make services-down  stop them (data is kept; rm -rf var/services to reset)"
 	@echo "make migrate        apply migrations to the real PostgreSQL"
 	@echo "make demo           the embedded demo: no servers, SQLite, in-process bus"

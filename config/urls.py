@@ -15,4 +15,5 @@ urlpatterns = [
     path("", include(telemetry_urls)),
     path("", include("rewards.urls")),
     path("dashboard/", include("dashboard.urls")),
+    path("", include("training.urls")),
 ]

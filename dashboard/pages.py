@@ -97,3 +97,8 @@ HACKING = page_register(Page(
     summary="Does the rewarder catch reward hacking? Per detector kind: attacks caught and honest trajectories wrongly flagged, run after run.",
     endpoints=("api-hacking-reports",), filters=(),
 ))
+TRAINING_RUNS = page_register(Page(
+    slug="training-runs", title="Training runs", template="dashboard/training_runs.html", section="Training", icon="pulse",
+    summary="RL runs on Ray: status, live reward and loss curves, lineage (dataset snapshot, reward model, parent policy), logs.",
+    endpoints=("api-training-runs",), filters=(),
+))
