@@ -179,3 +179,7 @@ LOGGING = {
         "kafka": {"level": os.environ.get("KAFKA_LOG_LEVEL", "ERROR")},
     },
 }
+
+# Model releases: clients re-ask GET /api/v1/assignment this often, so a promotion or a
+# rollback reaches every client within this many seconds.
+FLYWHEEL_ASSIGNMENT_POLL_S = int(os.environ.get("FLYWHEEL_ASSIGNMENT_POLL_S", "30"))
