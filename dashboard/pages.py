@@ -87,3 +87,8 @@ INGESTION = page_register(Page(
     summary="Events stored per minute, consumer lag, dead letters and rejected events.",
     endpoints=("api-ingestion",), filters=(),
 ))
+DEPLOYMENTS = page_register(Page(
+    slug="deployments", title="Deployments", template="dashboard/deployments.html", section="Operations", icon="columns",
+    summary="Model versions and their lineage, the evaluation gate, canaries in progress, and every promote or rollback decision with its numbers.",
+    endpoints=("api-deployments",), filters=(),
+))

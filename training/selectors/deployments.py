@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Sum
 
 from telemetry.metrics import retention_checkpoint
 from telemetry.models import Event, Organization
+from telemetry.selectors import rollups_filter
 from training.models.deployments import CanaryDecision, ModelVersion, ModelVersionState, Rollout, RolloutStatus
 from training.release.judge import SessionMetrics
 
@@ -127,13 +129,20 @@ def rollout_session_metrics(*, rollout: Rollout) -> tuple[list[SessionMetrics], 
 
 
 def deployments_overview(*, org: Organization) -> dict[str, Any]:
-    """Versions with lineage and state, and rollouts with progress and every decision (dashboard)."""
+    """Versions with lineage and state, rollouts with progress and every decision, and the
+    traffic (events per hour) each version served, from the rollups (dashboard)."""
     versions = list(ModelVersion.objects.filter(org=org).select_related("parent").order_by("created_at", "id"))
     rollouts = list(
         Rollout.objects.filter(org=org).select_related("candidate", "control").prefetch_related("decisions")
         .order_by("-started_at", "-id")
     )
+    traffic = (
+        rollups_filter(org=org).values("hour", "model_version").annotate(events=Sum("events")).order_by("hour", "model_version")
+    )
     return {
+        "traffic": [
+            {"hour": row["hour"].isoformat(), "model_version": row["model_version"], "events": row["events"]} for row in traffic
+        ],
         "versions": [
             {
                 "name": v.name, "state": v.state, "artifact": v.artifact, "artifact_kind": v.artifact_kind,
