@@ -1,0 +1,42 @@
+"""RLConfig validation: bad values name their field."""
+from __future__ import annotations
+
+import pytest
+
+from training.rl.config import LoraSettings, RLConfig, RLConfigError, rl_config_from_dict, rl_config_to_dict
+
+
+def test_defaults_are_dapo():
+    config = RLConfig()
+    assert (config.clip_ratio_low, config.clip_ratio_high, config.kl_coef, config.loss_aggregation) == (0.2, 0.28, 0.0, "token_mean")
+    assert config.dynamic_sampling
+
+
+def test_round_trip_through_json_dict():
+    config = RLConfig(lora=LoraSettings(rank=4), task_mix=(("terminal", 1.0),), task_id_prefixes=("term-",))
+    assert rl_config_from_dict(rl_config_to_dict(config)) == config
+
+
+@pytest.mark.parametrize(
+    "data, field",
+    [
+        ({"group_size": 1}, "group_size"),
+        ({"stepz": 3}, "stepz"),
+        ({"steps": "ten"}, "steps"),
+        ({"steps": 2.5}, "steps"),
+        ({"dynamic_sampling": "yes"}, "dynamic_sampling"),
+        ({"loss_aggregation": "sum"}, "loss_aggregation"),
+        ({"reward_source": "http"}, "reward_endpoint"),
+        ({"lora": {"rnk": 4}}, "lora.rnk"),
+        ({"task_kinds": ["poetry"]}, "task_kinds"),
+        ({"overlong_buffer": 64, "max_new_tokens": 48}, "overlong_buffer"),
+    ],
+)
+def test_bad_values_name_the_field(data, field):
+    with pytest.raises(RLConfigError) as error:
+        rl_config_from_dict(data)
+    assert error.value.field == field
+
+
+def test_lora_true_means_default_adapters():
+    assert rl_config_from_dict({"lora": True}).lora == LoraSettings()

@@ -1,0 +1,103 @@
+"""The curriculum retires tasks solved always or never; dynamic sampling refills the batch."""
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from training.rl.config import RLConfig
+from training.rl.curriculum import CurriculumTask, TaskCurriculum, retirement_verdict
+from training.rl.driver import collect_groups
+from training.rl.rollout import Rollout
+
+
+def make_curriculum(**kwargs) -> TaskCurriculum:
+    tasks = [CurriculumTask("a", "terminal"), CurriculumTask("b", "terminal"), CurriculumTask("c", "code_edit")]
+    options = {"window": 4, "min_samples": 4, "solved_rate": 1.0, "unsolved_rate": 0.0} | kwargs
+    return TaskCurriculum(tasks, **options)
+
+
+def test_tasks_always_or_never_solved_retire_and_others_stay():
+    curriculum = make_curriculum()
+    assert curriculum.record("a", [True, True, True]) is None  # too few samples to judge
+    assert curriculum.record("a", [True]) == "solved"
+    assert curriculum.record("b", [False] * 4) == "unsolved"
+    assert curriculum.record("c", [True, False, True, False]) is None
+    assert curriculum.active() == ["c"]
+    assert curriculum.sample(3, random.Random(0)) == ["c"]
+
+
+def test_the_window_forgets_old_outcomes():
+    curriculum = make_curriculum()
+    curriculum.record("a", [False, False])
+    assert curriculum.record("a", [True, True, True, True]) == "solved"  # the two failures left the window
+
+
+def test_thresholds_are_inclusive():
+    assert retirement_verdict(0.9, solved_rate=0.9, unsolved_rate=0.1) == "solved"
+    assert retirement_verdict(0.1, solved_rate=0.9, unsolved_rate=0.1) == "unsolved"
+    assert retirement_verdict(0.5, solved_rate=0.9, unsolved_rate=0.1) is None
+
+
+def test_kind_weights_pick_only_weighted_kinds_and_samples_are_distinct():
+    curriculum = make_curriculum(kind_weights={"code_edit": 1.0})
+    assert curriculum.sample(3, random.Random(1)) == ["c"]
+    assert sorted(make_curriculum().sample(3, random.Random(2))) == ["a", "b", "c"]
+
+
+def test_state_round_trips():
+    curriculum = make_curriculum()
+    curriculum.record("a", [True] * 4)
+    curriculum.record("c", [True, False])
+    restored = make_curriculum()
+    restored.restore(curriculum.state())
+    assert restored.retired == {"a": "solved"}
+    assert list(restored.outcomes["c"]) == [True, False]
+
+
+def rollout(task_id: str, correct: float) -> Rollout:
+    return Rollout(task_id=task_id, prompt="p", prompt_ids=(1,), response_ids=(2, 3), text="x", truncated=False,
+                   reward=correct, components={"correctness": correct})
+
+
+def test_dynamic_sampling_drops_flat_groups_and_samples_again_up_to_the_cap():
+    config = RLConfig(group_size=2, prompts_per_step=2, max_sampling_rounds=3, max_new_tokens=16, overlong_buffer=4)
+    tasks = [CurriculumTask(t, "terminal") for t in ("flat1", "flat2", "mixed1", "mixed2")]
+    curriculum = TaskCurriculum(tasks, window=8, min_samples=8, solved_rate=1.0, unsolved_rate=0.0)
+    calls: list[list[str]] = []
+
+    def sample_round(task_ids: list[str], seed: int) -> list[list[Rollout]]:
+        calls.append(list(task_ids))
+        return [[rollout(t, 1.0), rollout(t, 1.0 if t.startswith("flat") else 0.0)] for t in task_ids]
+
+    kept, sampled, rounds = collect_groups(config, curriculum, sample_round, rng=random.Random(0), step=0)
+    assert all(g[0].task_id.startswith("mixed") for g in kept)
+    assert len(sampled) == 2 * sum(len(c) for c in calls)
+    assert rounds == len(calls) <= 3
+
+
+def test_dynamic_sampling_stops_at_the_cap_when_nothing_varies():
+    config = RLConfig(group_size=2, prompts_per_step=2, max_sampling_rounds=2, max_new_tokens=16, overlong_buffer=4)
+    curriculum = TaskCurriculum([CurriculumTask("flat", "terminal")], window=100, min_samples=100, solved_rate=1.0, unsolved_rate=0.0)
+    kept, sampled, rounds = collect_groups(config, curriculum, lambda ids, seed: [[rollout(t, 0.0), rollout(t, 0.0)] for t in ids],
+                                           rng=random.Random(0), step=0)
+    assert (kept, rounds, len(sampled)) == ([], 2, 4)
+
+
+def test_without_dynamic_sampling_everything_is_kept_in_one_round():
+    config = RLConfig(group_size=2, prompts_per_step=2, dynamic_sampling=False, max_new_tokens=16, overlong_buffer=4)
+    curriculum = TaskCurriculum([CurriculumTask("flat", "terminal"), CurriculumTask("x", "terminal")], window=4, min_samples=4,
+                                solved_rate=1.0, unsolved_rate=0.0)
+    kept, _, rounds = collect_groups(config, curriculum, lambda ids, seed: [[rollout(t, 0.0), rollout(t, 0.0)] for t in ids],
+                                     rng=random.Random(0), step=0)
+    assert (len(kept), rounds) == (2, 1)
+
+
+def test_overlong_penalty_enters_the_reward_in_sampling():
+    config = RLConfig(group_size=2, prompts_per_step=1, max_new_tokens=4, overlong_buffer=2)
+    curriculum = TaskCurriculum([CurriculumTask("t", "terminal")], window=4, min_samples=4, solved_rate=1.0, unsolved_rate=0.0)
+    long_one = Rollout(task_id="t", prompt="p", prompt_ids=(1,), response_ids=(2, 3, 4, 5), text="x", truncated=True,
+                       reward=1.0, components={"correctness": 1.0})
+    kept, _, _ = collect_groups(config, curriculum, lambda ids, seed: [[long_one, rollout("t", 1.0)]], rng=random.Random(0), step=0)
+    assert [r.reward for r in kept[0]] == pytest.approx([0.0, 1.0])  # length 4 = max: -1; length 2: no penalty
+    assert kept[0][0].components["overlong"] == pytest.approx(-1.0)

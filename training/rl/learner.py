@@ -1,0 +1,163 @@
+"""The learner (a Ray actor): owns the trainable policy, the optimizer and the checkpoints.
+
+``train_step`` turns a batch of scored, advantage-weighted responses into one or more
+optimizer updates with the GRPO/DAPO loss; ``weights`` hands the trainable parameters to
+the rollout workers through the object store.
+"""
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from training.rl import algorithms
+from training.rl.checkpoint import OPTIMIZER_FILE, STATE_FILE, checkpoint_write_atomic
+from training.rl.config import RLConfig
+from training.rl.model import rl_model_build, trainable_weights, trainable_weights_load
+
+
+@dataclass(frozen=True)
+class TrainSample:
+    """One response in a training batch."""
+
+    prompt_ids: tuple[int, ...]
+    response_ids: tuple[int, ...]
+    advantage: float
+
+
+class Learner:
+    """Policy + AdamW + reference policy (only when ``kl_coef > 0``). Wrapped by ``ray.remote``."""
+
+    def __init__(self, config: RLConfig, resume_from: str | None = None) -> None:
+        torch.set_num_threads(config.threads)
+        self.config = config
+        self.device = torch.device(config.device)
+        self.model, self.tokenizer = rl_model_build(config.policy_path, lora=config.lora, seed=config.seed, device=config.device)
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=config.weight_decay, betas=(0.9, 0.99))
+        self.reference = None
+        if config.kl_coef > 0 and config.lora is None:
+            self.reference = copy.deepcopy(self.model).eval().requires_grad_(False)
+        if resume_from is not None:
+            self._resume(Path(resume_from))
+        self.model.train()
+
+    def weights(self) -> dict[str, torch.Tensor]:
+        """Trainable parameters for the rollout workers (CPU tensors)."""
+        return trainable_weights(self.model)
+
+    def train_step(self, batch: Sequence[TrainSample]) -> dict[str, float]:
+        """``updates_per_batch`` optimizer updates on ``batch``; returns the step's metrics."""
+        config = self.config
+        input_ids, attention_mask, response_tokens, positions, mask = batch_tensors(
+            batch, pad_id=self.tokenizer.pad_token_id, device=self.device
+        )
+        advantages = torch.tensor([s.advantage for s in batch], dtype=torch.float32, device=self.device)
+        with torch.no_grad():
+            old_log_probs, _ = self._response_log_probs(self.model, input_ids, attention_mask, response_tokens, positions)
+            ref_log_probs = None
+            if config.kl_coef > 0:
+                ref_log_probs = self._reference_log_probs(input_ids, attention_mask, response_tokens, positions)
+        totals: dict[str, float] = {}
+        for _ in range(config.updates_per_batch):
+            log_probs, entropy = self._response_log_probs(self.model, input_ids, attention_mask, response_tokens, positions)
+            loss, stats = algorithms.policy_loss(
+                log_probs, old_log_probs, advantages, mask,
+                clip_low=config.clip_ratio_low, clip_high=config.clip_ratio_high,
+                aggregation=config.loss_aggregation, ref_log_probs=ref_log_probs, kl_coef=config.kl_coef,
+            )
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            grad_norm = torch.nn.utils.clip_grad_norm_(
+                [p for p in self.model.parameters() if p.requires_grad], config.grad_clip
+            )
+            self.optimizer.step()
+            stats["entropy"] = algorithms.aggregate(entropy.detach(), mask, how="token_mean")
+            stats["grad/norm"] = grad_norm.detach()
+            for key, value in stats.items():
+                totals[key] = totals.get(key, 0.0) + float(value) / config.updates_per_batch
+        return totals
+
+    def _response_log_probs(
+        self, model: torch.nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+        response_tokens: torch.Tensor, positions: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """-> (log p of each response token [B, R], entropy at each response position [B, R]).
+
+        Logits are divided by the sampling temperature: the ratio compares the learner with
+        the distribution the rollouts were actually drawn from.
+        """
+        logits = model(input_ids=input_ids, attention_mask=attention_mask).logits  # [B, L, V]
+        index = positions.unsqueeze(-1).expand(-1, -1, logits.size(-1))  # [B, R, V]
+        response_logits = logits.gather(1, index) / self.config.temperature  # [B, R, V]
+        return algorithms.token_log_probs(response_logits, response_tokens), algorithms.token_entropy(response_logits)
+
+    def _reference_log_probs(self, input_ids, attention_mask, response_tokens, positions) -> torch.Tensor:
+        if self.reference is not None:
+            return self._response_log_probs(self.reference, input_ids, attention_mask, response_tokens, positions)[0]
+        with self.model.disable_adapter():  # LoRA: the base weights are the reference
+            return self._response_log_probs(self.model, input_ids, attention_mask, response_tokens, positions)[0]
+
+    def save_checkpoint(self, directory: str, *, metadata: dict[str, Any], state: dict[str, Any]) -> str:
+        """Atomically write an HF checkpoint (adapter only with LoRA) + resume state to ``directory``."""
+        from training.policy.model import METADATA_FILE, _portable_tokenizer_class
+
+        def write(tmp: Path) -> None:
+            self.model.save_pretrained(tmp, safe_serialization=True)
+            self.tokenizer.save_pretrained(tmp)
+            _portable_tokenizer_class(tmp)
+            (tmp / METADATA_FILE).write_text(json.dumps(metadata, indent=2, sort_keys=True) + "\n")
+            torch.save(self.optimizer.state_dict(), tmp / OPTIMIZER_FILE)
+            (tmp / STATE_FILE).write_text(json.dumps(state) + "\n")
+
+        return str(checkpoint_write_atomic(Path(directory), write))
+
+    def _resume(self, path: Path) -> None:
+        """Load the trainable weights and optimizer state of a checkpoint written by ``save_checkpoint``."""
+        from safetensors.torch import load_file
+
+        if self.config.lora is not None:
+            from peft import set_peft_model_state_dict
+
+            set_peft_model_state_dict(self.model, load_file(path / "adapter_model.safetensors"))
+        else:
+            saved = load_file(path / "model.safetensors")
+            params = dict(self.model.named_parameters())
+            trainable_weights_load(self.model, {name: saved[name] for name in params if name in saved})
+        self.optimizer.load_state_dict(torch.load(path / OPTIMIZER_FILE, map_location=self.device))
+
+
+def batch_tensors(
+    batch: Sequence[TrainSample], *, pad_id: int, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Samples -> (input_ids [B, L], attention_mask [B, L], response_tokens [B, R], positions [B, R], mask [B, R]).
+
+    Sequences are prompt + response, right-padded to L. ``positions[b, t]`` is the index of
+    the logit that predicts response token t of row b (one before the token itself); padded
+    response slots point at position 0 and are masked out.
+    """
+    if not batch:
+        raise ValueError("empty training batch")
+    width = max(len(s.prompt_ids) + len(s.response_ids) for s in batch)
+    response_width = max(1, max(len(s.response_ids) for s in batch))
+    input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+    attention_mask = torch.zeros((len(batch), width), dtype=torch.long)
+    response_tokens = torch.full((len(batch), response_width), pad_id, dtype=torch.long)
+    positions = torch.zeros((len(batch), response_width), dtype=torch.long)
+    mask = torch.zeros((len(batch), response_width), dtype=torch.float32)
+    for row, sample in enumerate(batch):
+        sequence = list(sample.prompt_ids) + list(sample.response_ids)
+        input_ids[row, : len(sequence)] = torch.tensor(sequence)
+        attention_mask[row, : len(sequence)] = 1
+        count = len(sample.response_ids)
+        if count:
+            start = len(sample.prompt_ids)
+            response_tokens[row, :count] = torch.tensor(sample.response_ids)
+            positions[row, :count] = torch.arange(start - 1, start - 1 + count)
+            mask[row, :count] = 1.0
+    return (input_ids.to(device), attention_mask.to(device), response_tokens.to(device), positions.to(device), mask.to(device))

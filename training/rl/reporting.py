@@ -1,0 +1,75 @@
+"""How a running job tells Flywheel its progress: the ``Reporter`` interface and its HTTP form.
+
+The driver calls ``report`` after every step (and at start/end); the answer says whether to
+keep going, which is how a stop requested in Flywheel reaches a job running anywhere.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+logger = logging.getLogger("flywheel.rl")
+
+REPORT_PATH = "/api/v1/training/runs/{run_id}/report"
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """One progress report of a running job."""
+
+    step: int
+    """Optimizer steps done."""
+    total_steps: int
+    metrics: dict[str, float] = field(default_factory=dict)
+    """This step's namespaced metrics (``reward/mean``, ``loss/policy``, ...); empty at start."""
+    logs: tuple[str, ...] = ()
+    """New log lines since the previous report."""
+    checkpoint: str | None = None
+    """Checkpoint directory written at this step, if any."""
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["logs"] = list(self.logs)
+        return data
+
+
+class Reporter(Protocol):
+    """Receives reports; returns False to ask the job to stop (it then ends as "stopped")."""
+
+    def report(self, report: RunReport) -> bool: ...
+
+
+class HttpReporter:
+    """POSTs reports to ``<base_url>/api/v1/training/runs/<run_id>/report`` with a bearer token.
+
+    A report that cannot be delivered after ``retries`` attempts is logged and dropped:
+    training goes on (the record catches up with the next report).
+    """
+
+    def __init__(self, base_url: str, run_id: str, *, token: str = "", timeout_s: float = 10.0, retries: int = 3) -> None:
+        self.url = base_url.rstrip("/") + REPORT_PATH.format(run_id=run_id)
+        self.token = token or os.environ.get("FLYWHEEL_REPORT_TOKEN", "")
+        self.timeout_s = timeout_s
+        self.retries = retries
+
+    def report(self, report: RunReport) -> bool:
+        import requests
+
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        for attempt in range(self.retries):
+            try:
+                response = requests.post(self.url, json=report.to_json(), headers=headers, timeout=self.timeout_s)
+            except requests.RequestException as error:
+                logger.warning("report to %s failed (%s), attempt %d", self.url, error, attempt + 1)
+                time.sleep(0.5 * (attempt + 1))
+                continue
+            if response.status_code == 200:
+                return not bool(response.json().get("stop", False))
+            logger.warning("report to %s answered %d: %s", self.url, response.status_code, response.text[:300])
+            if response.status_code < 500:
+                return True
+            time.sleep(0.5 * (attempt + 1))
+        return True
