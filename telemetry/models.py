@@ -11,6 +11,8 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F, Q
+from django.db.models.fields.json import KT
 
 RETENTION_CHECKPOINTS_S: tuple[int, ...] = (30, 120, 300, 600, 3600)
 RETENTION_LABELS: dict[int, str] = {30: "30s", 120: "2m", 300: "5m", 600: "10m", 3600: "1h"}
@@ -82,6 +84,14 @@ class Event(models.Model):
         indexes = [
             models.Index(fields=["org", "model_version", "ts"], name="event_org_version_ts"),
             models.Index(fields=["org", "type", "ts"], name="event_org_type_ts"),
+            # Joins of outcomes to the completion that caused them (rewards mining). Partial,
+            # so events without the key cost nothing at ingestion.
+            models.Index(F("org"), KT("payload__request_id"), name="event_org_request_id",
+                         condition=Q(payload__has_key="request_id")),
+            models.Index(F("org"), KT("payload__suggestion_id"), name="event_org_retention_suggestion",
+                         condition=Q(type="code.retention")),
+            models.Index(fields=["org", "task_id"], name="event_org_task_outcome",
+                         condition=Q(type__in=["task.finished", "feedback"])),
         ]
 
 

@@ -23,6 +23,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "code.retention",
     "tool.call",
     "llm.usage",
+    "llm.completion",
     "task.finished",
     "feedback",
 )
@@ -42,22 +43,52 @@ _short = {"type": "string", "minLength": 1, "maxLength": 128}
 _label = {"type": "string", "maxLength": 64}
 _count = {"type": "integer", "minimum": 0, "maximum": 10**9}
 _text = {"type": "string", "maxLength": 200_000}
+# OpenAI chat messages, as agent frameworks log them (``llm.completion`` prompt and response).
+_tool_call = {
+    "type": "object",
+    "required": ["function"],
+    "properties": {
+        "id": _short,
+        "type": {"enum": ["function"]},
+        "function": {
+            "type": "object",
+            "required": ["name"],
+            "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 128}, "arguments": _text},
+        },
+    },
+}
+_message = {
+    "type": "object",
+    "required": ["role"],
+    "properties": {
+        "role": {"enum": ["system", "developer", "user", "assistant", "tool"]},
+        "content": {"oneOf": [
+            _text,
+            {"type": "null"},
+            {"type": "array", "maxItems": 256, "items": {"type": "object", "properties": {"type": _label, "text": _text}}},
+        ]},
+        "name": _label,
+        "tool_calls": {"type": "array", "maxItems": 128, "items": _tool_call},
+        "tool_call_id": _short,
+    },
+}
+_text_or_messages = {"oneOf": [_text, {"type": "array", "minItems": 1, "maxItems": 512, "items": _message}]}
 
 PAYLOAD_SCHEMAS: dict[str, dict[str, Any]] = {
     "suggestion.shown": {
         "type": "object",
         "required": ["suggestion_id"],
-        "properties": {"suggestion_id": _short, "lines": _count, "chars": _count, "code": _text},
+        "properties": {"suggestion_id": _short, "lines": _count, "chars": _count, "code": _text, "request_id": _short},
     },
     "suggestion.accepted": {
         "type": "object",
         "required": ["suggestion_id", "lines", "chars"],
-        "properties": {"suggestion_id": _short, "lines": _count, "chars": _count, "code": _text},
+        "properties": {"suggestion_id": _short, "lines": _count, "chars": _count, "code": _text, "request_id": _short},
     },
     "suggestion.rejected": {
         "type": "object",
         "required": ["suggestion_id"],
-        "properties": {"suggestion_id": _short, "lines": _count, "chars": _count, "code": _text},
+        "properties": {"suggestion_id": _short, "lines": _count, "chars": _count, "code": _text, "request_id": _short},
     },
     "code.retention": {
         "type": "object",
@@ -85,6 +116,7 @@ PAYLOAD_SCHEMAS: dict[str, dict[str, Any]] = {
         "properties": {
             "tool": {"type": "string", "minLength": 1, "maxLength": 64},
             "call_id": _short,
+            "request_id": _short,
             "status": {"enum": ["success", "error"]},
             "error_kind": {"enum": list(TOOL_ERROR_KINDS)},
             "exit_code": {"type": "integer"},
@@ -104,6 +136,21 @@ PAYLOAD_SCHEMAS: dict[str, dict[str, Any]] = {
             "cache_write_tokens": _count,
             "latency_ms": {"type": "number", "minimum": 0},
             "request_id": _short,
+        },
+    },
+    "llm.completion": {
+        "type": "object",
+        "description": (
+            "One model request and its answer. request_id joins it to the llm.usage, tool.call and "
+            "suggestion.* events it caused; stored under the org's content capture."
+        ),
+        "required": ["request_id", "prompt", "response"],
+        "properties": {
+            "request_id": _short,
+            "prompt": _text_or_messages,
+            "response": _text_or_messages,
+            "finish_reason": _label,
+            "suggestion_ids": {"type": "array", "maxItems": 1000, "items": _short},
         },
     },
     "task.finished": {
@@ -213,6 +260,12 @@ def _compiled(schema: dict[str, Any]) -> Callable[[Any], bool]:
                 raise _Unsupported(keyword)
             allowed = frozenset(options)
             checks.append(lambda x, allowed=allowed: isinstance(x, str) and x in allowed)
+        elif keyword == "items" and isinstance(value, dict):
+            item = _compiled(value)
+            checks.append(lambda x, item=item: not isinstance(x, list) or all(item(e) for e in x))
+        elif keyword in ("minItems", "maxItems"):
+            low, high = (value, math.inf) if keyword == "minItems" else (0, value)
+            checks.append(lambda x, low=low, high=high: not isinstance(x, list) or low <= len(x) <= high)
         elif keyword == "minLength":
             checks.append(lambda x, n=value: not (isinstance(x, str) and len(x) < n))
         elif keyword == "maxLength":

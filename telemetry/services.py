@@ -13,6 +13,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from telemetry.bus import get_bus
+from telemetry.completions import completion_captured
 from telemetry.messages import message_encode
 from telemetry.metrics import retention_from_content, retention_from_counts
 from telemetry.models import ApiKey, DeadLetter, Organization, RejectionRollup
@@ -111,6 +112,8 @@ def event_normalize(*, org: Organization, event: dict[str, Any]) -> dict[str, An
             unchanged=measure.unchanged,
             mostly_unchanged=measure.mostly_unchanged,
         )
+    if event["type"] == "llm.completion":
+        event["payload"] = payload = completion_captured(mode=org.content_capture, payload=payload)
     for name in CONTENT_FIELDS.get(event["type"], ()):
         if name in payload:
             kept = captured_text(mode=org.content_capture, text=payload.pop(name))

@@ -12,6 +12,13 @@ DEFAULT_PAYLOADS: dict[str, dict[str, Any]] = {
     "code.retention": {"suggestion_id": "s1", "elapsed_s": 300, "retained_chars": 45, "total_chars": 60},
     "tool.call": {"tool": "shell", "status": "success", "exit_code": 0, "duration_ms": 120},
     "llm.usage": {"input_tokens": 1200, "output_tokens": 300, "cache_read_tokens": 100},
+    "llm.completion": {
+        "request_id": "req-1",
+        "prompt": [{"role": "user", "content": "List the files in src."}],
+        "response": "$ ls src",
+        "finish_reason": "stop",
+        "suggestion_ids": ["s1"],
+    },
     "task.finished": {"outcome": "success", "turns": 3},
     "feedback": {"rating": "up"},
 }

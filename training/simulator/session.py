@@ -52,6 +52,7 @@ TOOL_DURATION_MS: dict[str, tuple[float, float]] = {
 }
 TIMEOUT_DURATION_MS = 120_000.0
 MAX_ARGUMENT_CHARS = 2000
+MAX_COMPLETION_CHARS = 200_000
 SCHEMA_TOOL_ERRORS = frozenset({"invalid_arguments", "unknown_tool", "nonzero_exit", "timeout", "permission", "invalid_for_shell"})
 
 
@@ -214,6 +215,19 @@ def _tool_payload(outcome, call_id: str, duration_ms: float) -> dict[str, Any]:
     return payload
 
 
+def _completion_payload(planned: PlannedTask, response: PolicyResponse, verdict: Verdict, request_id: str) -> dict[str, Any]:
+    """The ``llm.completion`` of one answer: the chat prompt the policy saw and its text."""
+    from training.policy.corpus import task_messages  # the policy's prompt format (lazy: pulls in torch)
+
+    return {
+        "request_id": request_id,
+        "prompt": task_messages(planned.task),
+        "response": response.text[:MAX_COMPLETION_CHARS],
+        "finish_reason": "stop",
+        "suggestion_ids": [f"{planned.telemetry_id}-s"] if verdict.code is not None else [],
+    }
+
+
 def file_header(task: Task) -> str:
     """What the target module holds besides the inserted code (its import of the helper)."""
     return f"from utils import {spec_for(task.task_id).helper_name}\n\n"
@@ -237,22 +251,24 @@ def session_play(
         task_id = planned.telemetry_id
         latency_ms = 250.0 + 9.0 * response.completion_tokens + rng.uniform(0.0, 400.0)
         cursor += _ms(latency_ms / 1000)
+        request_id = f"req-{rng.getrandbits(48):012x}"
         emitter.emit("llm.usage", cursor, {
             "input_tokens": response.prompt_tokens,
             "output_tokens": response.completion_tokens,
             "latency_ms": round(latency_ms, 1),
-            "request_id": f"req-{rng.getrandbits(48):012x}",
+            "request_id": request_id,
         }, task_id=task_id)
+        emitter.emit("llm.completion", cursor, _completion_payload(planned, response, verdict, request_id), task_id=task_id)
         for k, outcome in enumerate(verdict.tool_calls):
             low, high = TOOL_DURATION_MS.get(outcome.tool, (5.0, 100.0))
             duration = TIMEOUT_DURATION_MS if outcome.error_kind == "timeout" else rng.uniform(low, high)
             cursor += _ms(rng.uniform(0.2, 1.5))
-            emitter.emit("tool.call", cursor, _tool_payload(outcome, f"{task_id}-c{k}", duration), task_id=task_id)
+            emitter.emit("tool.call", cursor, {**_tool_payload(outcome, f"{task_id}-c{k}", duration), "request_id": request_id}, task_id=task_id)
             cursor += _ms(duration / 1000)
         fate = None
         if verdict.code is not None:
             code = verdict.code
-            suggestion = {"suggestion_id": f"{task_id}-s", "lines": len(code.splitlines()), "chars": len(code)}
+            suggestion = {"suggestion_id": f"{task_id}-s", "lines": len(code.splitlines()), "chars": len(code), "request_id": request_id}
             cursor += _ms(0.1)
             emitter.emit("suggestion.shown", cursor, {**suggestion, "code": code}, task_id=task_id)
             cursor += _ms(rng.uniform(*REVIEW_TIME_S))

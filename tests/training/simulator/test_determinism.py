@@ -49,12 +49,25 @@ def test_every_event_is_valid_and_carries_its_version(two_versions):
 def test_every_event_type_and_both_retention_reports_occur(two_versions):
     types = Counter(e["type"] for e in two_versions.events)
     assert set(types) == {
-        "llm.usage", "tool.call", "suggestion.shown", "suggestion.accepted", "suggestion.rejected",
+        "llm.usage", "llm.completion", "tool.call", "suggestion.shown", "suggestion.accepted", "suggestion.rejected",
         "code.retention", "task.finished", "feedback",
     }
     retention = [e["payload"] for e in two_versions.events if e["type"] == "code.retention"]
     assert any("current_content" in p for p in retention) and any("retained_chars" in p for p in retention)
     assert types["llm.usage"] == types["task.finished"]  # one request per task, every task finishes
+    assert types["llm.completion"] == types["llm.usage"]  # each request's prompt and response
+
+
+def test_outcomes_name_the_completion_that_caused_them(two_versions):
+    completions = {e["payload"]["request_id"]: e for e in two_versions.events if e["type"] == "llm.completion"}
+    for event in two_versions.events:
+        if event["type"] in ("tool.call", "suggestion.shown", "suggestion.accepted", "suggestion.rejected", "llm.usage"):
+            completion = completions[event["payload"]["request_id"]]
+            assert completion["task_id"] == event["task_id"]
+    suggestions = [e for e in two_versions.events if e["type"] == "suggestion.shown"]
+    assert suggestions and all(
+        e["payload"]["suggestion_id"] in completions[e["payload"]["request_id"]]["payload"]["suggestion_ids"] for e in suggestions
+    )
 
 
 def test_retention_checks_land_at_acceptance_plus_t(two_versions):

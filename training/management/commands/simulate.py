@@ -127,6 +127,9 @@ class Command(BaseCommand):
 
         call_command("migrate", verbosity=0)
         org = organization_get_or_create(slug=org_slug, name="Simulated users")
+        if org.content_capture != "full":  # the demo org keeps completions' text for reward mining
+            org.content_capture = "full"
+            org.save(update_fields=["content_capture"])
         api_key = api_key_create(org=org, name="simulate")
         return stack.enter_context(local_app_server()), api_key
 

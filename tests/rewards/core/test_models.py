@@ -1,0 +1,80 @@
+"""Reward models: the margin loss, evaluation, the baseline and the Bradley-Terry trainer."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from rewards.core.artifacts import artifact_load, artifact_save
+from rewards.core.baseline import baseline_fit
+from rewards.core.bradley_terry import bradley_terry_fit, bradley_terry_loss, held_out_metrics
+from rewards.core.config import BaselineConfig, BradleyTerryConfig
+from rewards.core.evaluation import calibration, pairwise_accuracy
+from tests.rewards.factories import reference_pairs
+
+TINY = BradleyTerryConfig(epochs=3, batch_size=16, hidden_size=32, num_hidden_layers=1, max_length=128, learning_rate=2e-3)
+
+
+@pytest.fixture(scope="module")
+def pairs():
+    everything = reference_pairs(limit=300)
+    return [p for p in everything if p.split == "train"], [p for p in everything if p.split == "validation"]
+
+
+def test_loss_is_minus_log_sigmoid_of_the_gap_minus_margin():
+    chosen, rejected, margin = torch.tensor([2.0, 0.0]), torch.tensor([1.0, 0.0]), torch.tensor([0.5, 0.0])
+    expected = -(math.log(1 / (1 + math.exp(-0.5))) + math.log(0.5)) / 2
+    assert bradley_terry_loss(chosen, rejected, margin).item() == pytest.approx(expected)
+    # a margin asks for a larger gap: the same gap costs more
+    assert bradley_terry_loss(chosen, rejected, torch.tensor([1.0, 1.0])) > bradley_terry_loss(chosen, rejected, torch.zeros(2))
+
+
+def test_accuracy_counts_ties_as_half_and_calibration_bins_confidence():
+    assert pairwise_accuracy([1, 0, 2], [0, 0, 3]) == pytest.approx(0.5)
+    assert pairwise_accuracy([], []) is None
+    report = calibration([3.0, 3.0, 0.1], [0.0, 0.0, 0.0])
+    top = report["bins"][-1]
+    assert top["count"] == 2 and top["accuracy"] == 1.0 and top["confidence"] == pytest.approx(1 / (1 + math.exp(-3)))
+    assert report["bins"][0]["count"] == 1 and 0 < report["ece"] < 0.5
+
+
+def test_baseline_learns_the_signals_and_round_trips(pairs, tmp_path):
+    train, validation = pairs
+    fit = baseline_fit(train, BaselineConfig())
+    metrics = held_out_metrics(fit.model, validation)
+    assert metrics["pairwise_accuracy"] > 0.9
+    artifact_save(fit.model, tmp_path / "m", version="rm-x")
+    loaded = artifact_load(tmp_path / "m")
+    assert loaded.version == "rm-x" and loaded.kind == "baseline"
+    assert loaded.score([validation[0].prompt], [validation[0].chosen]) == fit.model.score([validation[0].prompt], [validation[0].chosen])
+
+
+def test_bradley_terry_learns_from_text_and_round_trips(pairs, tmp_path):
+    train, validation = pairs
+    steps = []
+    fit = bradley_terry_fit(train, TINY, on_step=lambda step, total, loss: steps.append((step, total)))
+    assert steps[-1][0] == steps[-1][1] == len(steps)
+    assert fit.losses[-1] < fit.losses[0]
+    metrics = held_out_metrics(fit.reward_model, validation)
+    assert metrics["pairwise_accuracy"] > 0.8
+    artifact_save(fit.reward_model, tmp_path / "bt", version="rm-bt")
+    loaded = artifact_load(tmp_path / "bt")
+    prompts, responses = [p.prompt for p in validation[:5]], [p.rejected for p in validation[:5]]
+    assert loaded.score(prompts, responses) == pytest.approx(fit.reward_model.score(prompts, responses), abs=1e-5)
+
+
+def test_scores_do_not_depend_on_batch_composition(pairs):
+    train, _ = pairs
+    fit = bradley_terry_fit(train[:32], BradleyTerryConfig(epochs=1, hidden_size=32, num_hidden_layers=1, max_length=96))
+    model = fit.reward_model
+    alone = model.score([train[0].prompt], [train[0].chosen])
+    batched = model.score([p.prompt for p in train[:8]], [p.chosen for p in train[:8]])
+    assert alone[0] == pytest.approx(batched[0], abs=1e-4)
+
+
+def test_training_without_pairs_says_what_to_do():
+    with pytest.raises(ValueError, match="mine preferences first"):
+        bradley_terry_fit([], TINY)
+    with pytest.raises(ValueError, match="mine preferences first"):
+        baseline_fit([], BaselineConfig())
