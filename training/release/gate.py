@@ -219,7 +219,7 @@ def gate_evaluate(*, candidate: Any, serving: Any, config: GateConfig | None = N
     passed = primary_ok and not any(check.regressed for check in checks)
     if passed:
         reasons.append(
-            f"verified success +{100 * improvement:.1f} points (p={p_primary:.4f}) beats the "
+            f"verified success {100 * improvement:+.1f} points (p={p_primary:.4f}) beats the "
             f"{100 * config.margin:.1f}-point margin and no headline metric regressed"
         )
     return GateResult(
