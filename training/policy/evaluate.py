@@ -70,6 +70,10 @@ class EvaluationReport:
     mean and ``tasks`` it gives the evaluation gate a t-test on tokens per task."""
     hacked_tasks: int = 0
     """Tasks whose response the verifier flagged with at least one hack."""
+    task_ids: tuple[str, ...] = ()
+    """The evaluated tasks, in order (two reports on the same tasks can be compared pairwise)."""
+    task_success: tuple[bool, ...] = ()
+    """Per task (same order as ``task_ids``): did the verifier judge the response a success."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, with each shell's error rate spelled out."""
@@ -192,6 +196,8 @@ def evaluation_report(
         hacks=dict(sorted(hacks.items())),
         output_tokens_sd=_sample_sd([g.completion_tokens for g in generations]),
         hacked_tasks=sum(1 for v in verdicts if v.hacks),
+        task_ids=tuple(str(getattr(task, "task_id", "")) for task in tasks),
+        task_success=tuple(bool(v.success) for v in verdicts),
     )
 
 

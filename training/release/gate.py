@@ -4,10 +4,11 @@ Input: two evaluation reports of ``training.policy.evaluate`` on the same held-o
 (``EvaluationReport`` or its ``to_dict()``), one for the candidate and one for the serving
 version. The gate passes only when:
 
-1. **Primary — verified success beats serving by the margin**: the one-sided
-   two-proportion z-test of H1: p_candidate - p_serving > ``margin`` rejects at ``alpha``
-   (both policies answer the same tasks; the unpaired test ignores that pairing, which
-   only makes it conservative).
+1. **Primary — verified success beats serving by the margin**: H1: p_candidate -
+   p_serving > ``margin`` is accepted at ``alpha``. Both policies answer the same held-out
+   tasks, so when the reports carry per-task outcomes the test is the one-sided paired
+   z-test on per-task differences (only discordant tasks carry information, as in
+   McNemar's test); otherwise the unpaired two-proportion z-test (conservative here).
 2. **No headline metric regresses.** Headline metrics: tool-call error rate overall, per
    shell, Windows terminal-command accuracy (tool calls in cmd.exe and PowerShell that
    succeed), tokens per task, and reward-hacking flags (share of tasks with a hack). A
@@ -24,7 +25,13 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from training.release.stats import holm_adjust, mean_shift_test, proportion_better_test, proportion_worse_test
+from training.release.stats import (
+    holm_adjust,
+    mean_shift_test,
+    paired_improvement_test,
+    proportion_better_test,
+    proportion_worse_test,
+)
 
 
 @dataclass(frozen=True)
@@ -184,15 +191,26 @@ def gate_evaluate(*, candidate: Any, serving: Any, config: GateConfig | None = N
         )
     tasks = int(c["tasks"])
     s_success, c_success = round(float(s["success_rate"]) * tasks), round(float(c["success_rate"]) * tasks)
-    p_primary = proportion_better_test(
-        successes_a=s_success, trials_a=tasks, successes_b=c_success, trials_b=tasks, margin=config.margin
-    )
+    paired = bool(c.get("task_success")) and list(c.get("task_ids") or []) == list(s.get("task_ids") or []) and bool(s.get("task_success"))
+    if paired:
+        p_primary = paired_improvement_test(s["task_success"], c["task_success"], margin=config.margin)
+        test = "one-sided paired z-test of per-task improvement > margin"
+    else:
+        p_primary = proportion_better_test(
+            successes_a=s_success, trials_a=tasks, successes_b=c_success, trials_b=tasks, margin=config.margin
+        )
+        test = "one-sided two-proportion z-test of improvement > margin"
     improvement = (c_success - s_success) / tasks
     primary_ok = improvement > config.margin and p_primary is not None and p_primary < config.alpha
     primary = {
         "metric": "verified_success", "serving": s_success / tasks, "candidate": c_success / tasks,
         "improvement": improvement, "margin": config.margin, "p_value": p_primary, "passed": primary_ok,
-        "test": "one-sided two-proportion z-test of improvement > margin",
+        "test": test,
+        "discordant": (
+            {"candidate_only": sum(1 for x, y in zip(s["task_success"], c["task_success"]) if y and not x),
+             "serving_only": sum(1 for x, y in zip(s["task_success"], c["task_success"]) if x and not y)}
+            if paired else None
+        ),
     }
 
     raw = gate_checks(s, c, config)

@@ -6,6 +6,8 @@
 - ``mean_shift_test``: one-sided Welch t-test from mean, standard deviation and n;
 - ``mann_whitney_shift``: one-sided Mann-Whitney U (asymptotic, tie-corrected), Kayenta's
   test for continuous per-session metrics;
+- ``paired_improvement_test``: one-sided paired z-test on per-item differences (both
+  policies answered the same tasks), with a margin;
 - ``holm_adjust``: Holm's step-down adjustment for a family of p-values.
 """
 from __future__ import annotations
@@ -84,3 +86,22 @@ def holm_adjust(p_values: Sequence[float | None]) -> list[float | None]:
         running = max(running, min(1.0, (m - rank) * p))
         adjusted[index] = running
     return adjusted
+
+
+def paired_improvement_test(a: Sequence[bool], b: Sequence[bool], *, margin: float = 0.0) -> float | None:
+    """One-sided p for H1: mean(b - a) > margin over paired outcomes (same items, same order).
+
+    d_i = b_i - a_i in {-1, 0, 1}; z = (mean(d) - margin) / (sd(d) / sqrt(n)). With no
+    discordant pair sd(d) = 0: p is 0 when the mean difference beats the margin, else 1.
+    """
+    if len(a) != len(b):
+        raise ValueError("paired outcomes must have the same length")
+    n = len(a)
+    if n < 2:
+        return None
+    diffs = [int(bool(y)) - int(bool(x)) for x, y in zip(a, b)]
+    mean = sum(diffs) / n
+    variance = sum((d - mean) ** 2 for d in diffs) / (n - 1)
+    if variance == 0.0:
+        return 0.0 if mean > margin else 1.0
+    return float(scipy_stats.norm.sf((mean - margin) / math.sqrt(variance / n)))

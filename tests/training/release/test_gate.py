@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 import math
 
 import pytest
 
 from training.policy.evaluate import EvaluationReport, ShellToolCalls
 from training.release.gate import GateConfig, gate_evaluate
-from training.release.stats import holm_adjust, proportion_better_test
+from training.release.stats import holm_adjust, paired_improvement_test, proportion_better_test
 
 
 def report(
@@ -91,3 +92,25 @@ def test_one_sided_proportion_test_by_hand():
 def test_holm_adjustment_by_hand():
     # sorted 0.01, 0.03, 0.04 with m = 3: 0.03, max(0.03, 0.06) = 0.06, max(0.06, 0.04) = 0.06
     assert holm_adjust([0.04, None, 0.01, 0.03]) == [pytest.approx(0.06), None, pytest.approx(0.03), pytest.approx(0.06)]
+
+
+def test_paired_outcomes_give_the_paired_test_more_power():
+    # 138 tasks: serving solves 0..59; candidate solves the same 60 plus 10 more (no task lost).
+    ids = tuple(f"t{i}" for i in range(138))
+    serving = replace(report("v0", success=60), task_ids=ids, task_success=tuple(i < 60 for i in range(138)))
+    candidate = replace(report("v1", success=70, shells=BETTER_SHELLS), task_ids=ids,
+                        task_success=tuple(i < 70 for i in range(138)))
+    paired = gate_evaluate(candidate=candidate, serving=serving, config=GateConfig(margin=0.0))
+    unpaired = gate_evaluate(candidate=replace(candidate, task_success=()), serving=serving, config=GateConfig(margin=0.0))
+    assert paired.primary["test"].startswith("one-sided paired") and paired.primary["discordant"] == {
+        "candidate_only": 10, "serving_only": 0}
+    assert paired.passed and paired.primary["p_value"] < 0.01
+    assert not unpaired.passed and unpaired.primary["p_value"] > 0.05  # 43.5% vs 50.7%, unpaired: not significant
+
+
+def test_paired_test_by_hand():
+    # d = +1 on 3 of 10 items, -1 on 1: mean 0.2, sd = sqrt((3*0.64 + 0.04*6 + 1.44) / 9) = 0.6325
+    a = [False, False, False, True] + [False] * 6
+    b = [True, True, True, False] + [False] * 6
+    z = 0.2 / (0.632456 / math.sqrt(10))
+    assert paired_improvement_test(a, b) == pytest.approx(0.5 * math.erfc(z / math.sqrt(2)), rel=1e-5)
