@@ -243,6 +243,10 @@ def step_rl(ctx: LoopContext, *, serving: ModelVersion, cycle: int) -> tuple[str
         learning_rate=ctx.config.rl_learning_rate, task_kinds=ctx.config.rl_task_kinds, reward_source="scorer",
         max_new_tokens=48, overlong_buffer=16, checkpoint_every=ctx.config.rl_steps, seed=ctx.config.seed + cycle,
     )
+    from training.rl.rewards import shared_scorer
+
+    ctx.say("RL rewards: " + ("the shared scorer (rewards.core.scoring), in-process" if shared_scorer() is not None else
+                              "the environment's verifier (rewards.core.scoring, which would add the reward model, is not installed)"))
     result = rl_train(config, reporter=_RLProgress(ctx, config.steps))
     rewards = [m["reward/mean"] for m in result.history]
     head, tail = rewards[: max(1, len(rewards) // 4)], rewards[-max(1, len(rewards) // 4):]
@@ -439,7 +443,7 @@ def loop_cycle(ctx: LoopContext, *, cycle: int, serving: ModelVersion) -> dict[s
         "serving_after": now_serving.name,
         "lineage": {"parent": serving.name, "rl_run_id": run_id, "reward_model": reward_model.version,
                     "preference_dataset": dataset.version, "artifact": candidate.artifact},
-        "rl": {"steps": rl_result.steps, "reward_first": rl_result.history[0]["reward/mean"] if rl_result.history else None,
+        "rl": {"reward_source": _reward_source(), "steps": rl_result.steps, "reward_first": rl_result.history[0]["reward/mean"] if rl_result.history else None,
                "reward_last": rl_result.history[-1]["reward/mean"] if rl_result.history else None},
         "gate": {"passed": candidate.gate_passed, "reasons": candidate.gate_result["reasons"],
                  "primary": candidate.gate_result["primary"]},
@@ -452,6 +456,12 @@ def loop_cycle(ctx: LoopContext, *, cycle: int, serving: ModelVersion) -> dict[s
         "after": table["after"],
         "traffic": {"before": _window_json(before), "after": _window_json(after)},
     }
+
+
+def _reward_source() -> str:
+    from training.rl.rewards import shared_scorer
+
+    return "shared scorer" if shared_scorer() is not None else "environment verifier"
 
 
 def _next_name(org: Organization) -> str:
