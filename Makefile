@@ -17,7 +17,7 @@ SERVICES_ENV = eval "$$($(SERVICES) env)"
 
 help:
 	@echo "make install        system packages, .venv, Kafka jars, dashboard assets"
-	@echo "make services-up    start PostgreSQL, Redis, Kafka (var/services/)"
+	@echo "make services-up    start PostgreSQL, Redis, Kafka, Ray head (var/services/)"
 	@echo "make services-down  stop them (data is kept; rm -rf var/services to reset)"
 	@echo "make migrate        apply migrations to the real PostgreSQL"
 	@echo "make demo           one whole turn of the loop on the embedded default (no servers)"
@@ -34,7 +34,7 @@ venv: $(VENV_STAMP)
 $(VENV_STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e '.[test]'
+	$(VENV)/bin/pip install -q -e '.[test,bench]'
 	touch $@
 
 kafka-jars: system

@@ -183,3 +183,15 @@ LOGGING = {
 # Model releases: clients re-ask GET /api/v1/assignment this often, so a promotion or a
 # rollback reaches every client within this many seconds.
 FLYWHEEL_ASSIGNMENT_POLL_S = int(os.environ.get("FLYWHEEL_ASSIGNMENT_POLL_S", "30"))
+# Training runs (training/): RL jobs on Ray.
+TRAINING_RUNS_DIR = Path(os.environ.get("TRAINING_RUNS_DIR", VAR_DIR / "rl" / "runs"))
+# Where a Ray job reports progress to (this Flywheel's base URL as the cluster sees it).
+FLYWHEEL_PUBLIC_URL = os.environ.get("FLYWHEEL_PUBLIC_URL", "http://127.0.0.1:8000")
+# Job runtime_env: the project is the working dir (minus these), plus the job's pip requirements
+# so a bare cluster can run it (an empty list relies on the cluster's own environment).
+TRAINING_RAY_EXCLUDES = ["var/", ".venv/", "node_modules/", ".git/", "*.sqlite3", "benchmarks/", "tests/"]
+TRAINING_RAY_PIP = [
+    p for p in os.environ.get(
+        "TRAINING_RAY_PIP", "torch>=2.4 transformers>=4.45 safetensors>=0.4 tokenizers>=0.20 peft>=0.13 requests>=2.32 tqdm>=4.66"
+    ).split() if p
+]

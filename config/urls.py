@@ -13,6 +13,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/schema/", SpectacularAPIView.as_view(), name="openapi-schema"),
     path("", include(telemetry_urls)),
-    path("", include("training.urls")),
+    path("", include("rewards.urls")),
     path("dashboard/", include("dashboard.urls")),
+    path("", include("training.urls")),
 ]

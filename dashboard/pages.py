@@ -92,3 +92,13 @@ DEPLOYMENTS = page_register(Page(
     summary="Model versions and their lineage, the evaluation gate, canaries in progress, and every promote or rollback decision with its numbers.",
     endpoints=("api-deployments",), filters=(),
 ))
+HACKING = page_register(Page(
+    slug="hacking", title="Reward hacking", template="dashboard/hacking.html", section="Rewards", icon="pulse",
+    summary="Does the rewarder catch reward hacking? Per detector kind: attacks caught and honest trajectories wrongly flagged, run after run.",
+    endpoints=("api-hacking-reports",), filters=(),
+))
+REWARD_MODELS = page_register(Page(
+    slug="reward-models", title="Reward models", template="dashboard/reward_models.html", section="Rewards", icon="chart",
+    summary="Reward-model versions trained on preferences mined from this organization's telemetry: held-out accuracy, calibration, the active one.",
+    endpoints=("api-reward-models",), filters=(),
+))

@@ -1,9 +1,10 @@
 """Dashboard URLs: one page per registered ``dashboard.pages.Page``, and the JSON endpoints."""
 from django.urls import path
 
-from dashboard import api
+from dashboard import api, api_rewards
 from dashboard.pages import PAGES
 from dashboard.views import DashboardPageView
+from rewards.api import HackingReportsApi
 
 app_name = "dashboard"
 
@@ -17,6 +18,8 @@ api_urlpatterns = [
     path("api/ingestion", api.IngestionApi.as_view(), name="api-ingestion"),
     path("api/deployments", api.DeploymentsApi.as_view(), name="api-deployments"),
     path("api/dead-letters/replay", api.DeadLetterReplayApi.as_view(), name="api-dead-letters-replay"),
+    path("api/hacking-reports", HackingReportsApi.as_view(), name="api-hacking-reports"),
+    path("api/reward-models", api_rewards.RewardModelsApi.as_view(), name="api-reward-models"),
 ]
 
 page_urlpatterns = [

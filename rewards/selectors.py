@@ -102,3 +102,24 @@ def preference_pairs_of(*, dataset: PreferenceDataset, split: str | None = None)
     """The dataset snapshot's pairs (all, or one split), read from its files."""
     pairs = pairs_load(Path(dataset.path))
     return pairs if split is None else [pair for pair in pairs if pair.split == split]
+
+
+def reward_models_summary(*, org: Organization) -> dict:
+    """What the dashboard's reward-models page shows: ``org``'s versions (newest first) and the active one.
+
+    The active version is global (the service scores with one model); it is named here only
+    when it was trained on ``org``'s data.
+    """
+    versions = []
+    for record in reward_model_versions(org=org):
+        versions.append({
+            "version": record.version, "kind": record.kind, "dataset": record.dataset.version,
+            "parent": record.parent.version if record.parent else None,
+            "pairwise_accuracy": record.pairwise_accuracy, "ece": record.ece,
+            "calibration": record.calibration.get("bins", []),
+            "train_pairs": record.train_pairs, "validation_pairs": record.validation_pairs,
+            "train_seconds": record.train_seconds, "created_at": record.created_at,
+            "promoted_at": record.promoted_at, "is_active": record.is_active,
+        })
+    active = next((v["version"] for v in versions if v["is_active"]), None)
+    return {"versions": versions, "active": active}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Start/stop the real local services Flywheel's production path and integration tests use:
-# PostgreSQL, Redis and a single-node Apache Kafka (KRaft). See `usage` below.
+# PostgreSQL, Redis, a single-node Apache Kafka (KRaft) and a Ray head. See `usage` below.
 #
 # Everything lives under var/services/<name>/ (gitignored), binds 127.0.0.1 only and uses
 # non-standard ports, so it never collides with a system-wide install. Every command is
@@ -10,12 +10,16 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VAR="$ROOT/var/services"
-ALL_SERVICES=(postgres redis kafka)
+ALL_SERVICES=(postgres redis kafka ray)
 
 PG_PORT="${FLYWHEEL_PG_PORT:-55432}"
 REDIS_PORT="${FLYWHEEL_REDIS_PORT:-56379}"
 KAFKA_PORT="${FLYWHEEL_KAFKA_PORT:-59092}"
 KAFKA_CONTROLLER_PORT="${FLYWHEEL_KAFKA_CONTROLLER_PORT:-59093}"
+# Ray head: GCS port, dashboard (Jobs API) port; its other ports are RAY_PORT+2..+60.
+RAY_PORT="${FLYWHEEL_RAY_PORT:-59300}"
+RAY_DASHBOARD_PORT="${FLYWHEEL_RAY_DASHBOARD_PORT:-59365}"
+RAY_NUM_CPUS="${FLYWHEEL_RAY_NUM_CPUS:-2}"
 # Seconds to wait for a graceful stop before SIGKILL; fault tests stop services under load.
 STOP_TIMEOUT="${FLYWHEEL_STOP_TIMEOUT:-20}"
 # Seconds to wait for a started service to answer (a cold JVM on 2 slow cores is the worst case).
@@ -469,6 +473,84 @@ kafka_status() {
 }
 
 # ---------------------------------------------------------------------------------------
+# Ray head: `ray start --head` from the project's venv, dashboard (Jobs API) on 127.0.0.1.
+# Every port is pinned (derived from RAY_PORT) so several heads coexist on one machine, and
+# the session dir is private to this checkout. `stop` kills only the processes of this head
+# (found by that session dir), never `ray stop`, which would stop every Ray on the machine.
+# The venv's bin comes first on PATH so a job entrypoint's `python` is the project's.
+# Token authentication is off (RAY_AUTH_MODE=disabled): the head listens on 127.0.0.1 only,
+# like the other local services, and clients then need no token file.
+# ---------------------------------------------------------------------------------------
+RAY_DIR="$VAR/ray"
+RAY_LOG="$RAY_DIR/ray.log"
+# Unix socket paths must stay under 107 bytes: the session dir lives under /tmp.
+RAY_TMP="/tmp/flywheel-ray-$(echo -n "$ROOT:$RAY_PORT" | md5sum | cut -c1-10)"
+RAY_BIN="$(dirname "$PYTHON")/ray"
+
+ray_pids() { pgrep -f -- "$RAY_TMP" || true; }  # processes naming our private session dir
+ray_running() { [ -n "$(ray_pids | head -n 1)" ]; }
+ray_answers() {
+  "$PYTHON" -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$RAY_DASHBOARD_PORT/api/version', timeout=3)"
+}
+
+ray_start() {
+  [ -x "$RAY_BIN" ] || die "ray: $RAY_BIN not found (make venv installs ray[default])"
+  mkdir -p "$RAY_DIR" "$RAY_TMP"
+  touch "$RAY_LOG"
+  if ray_running; then
+    log "ray: already running"
+  else
+    log "ray: starting head on 127.0.0.1:$RAY_PORT (dashboard/Jobs API 127.0.0.1:$RAY_DASHBOARD_PORT)"
+    local p=$RAY_PORT
+    PATH="$(dirname "$PYTHON"):$PATH" RAY_USAGE_STATS_ENABLED=0 RAY_AUTH_MODE=disabled detached "$RAY_LOG" "$RAY_BIN" start --head \
+      --node-ip-address=127.0.0.1 --port="$p" --num-cpus="$RAY_NUM_CPUS" --num-gpus=0 \
+      --include-dashboard=true --dashboard-host=127.0.0.1 --dashboard-port="$RAY_DASHBOARD_PORT" \
+      --ray-client-server-port=$((p + 2)) --node-manager-port=$((p + 3)) --object-manager-port=$((p + 4)) \
+      --dashboard-agent-listen-port=$((p + 5)) --dashboard-agent-grpc-port=$((p + 6)) \
+      --metrics-export-port=$((p + 7)) --runtime-env-agent-port=$((p + 8)) \
+      --min-worker-port=$((p + 10)) --max-worker-port=$((p + 60)) \
+      --temp-dir="$RAY_TMP" --disable-usage-stats ||
+      fail_with_log ray "$RAY_LOG" "ray start --head failed"
+  fi
+  wait_until ray "$RAY_LOG" ray_running ray_answers
+  log "ray: up"
+}
+
+ray_stop() {
+  local pids pid waited=0
+  pids=$(ray_pids)
+  if [ -z "$pids" ]; then
+    log "ray: not running"
+    return 0
+  fi
+  log "ray: stopping"
+  for pid in $pids; do kill -TERM "$pid" 2>/dev/null || true; done
+  while ray_running; do
+    # gcs_server and raylet take their time on SIGTERM; a head holds no data worth waiting for
+    if [ "$waited" -ge 50 ]; then
+      log "ray: still running after 5s, sending SIGKILL"
+      for pid in $(ray_pids); do kill -KILL "$pid" 2>/dev/null || true; done
+      sleep 0.5
+      break
+    fi
+    sleep 0.1
+    waited=$((waited + 1))
+  done
+  log "ray: stopped"
+}
+
+ray_status() {
+  if ! ray_running; then
+    echo "ray       stopped"
+    return 1
+  elif ! ray_answers >/dev/null 2>&1; then
+    echo "ray       NOT ANSWERING  (see $RAY_LOG)"
+    return 1
+  fi
+  echo "ray       running   127.0.0.1:$RAY_PORT  jobs=http://127.0.0.1:$RAY_DASHBOARD_PORT"
+}
+
+# ---------------------------------------------------------------------------------------
 
 env_lines() {
   cat <<EOF
@@ -476,6 +558,7 @@ export DATABASE_URL=postgresql://flywheel:flywheel@127.0.0.1:$PG_PORT/flywheel
 export REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0
 export CELERY_BROKER_URL=redis://127.0.0.1:$REDIS_PORT/1
 export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$KAFKA_PORT
+export RAY_ADDRESS=http://127.0.0.1:$RAY_DASHBOARD_PORT
 EOF
 }
 
@@ -484,6 +567,7 @@ fn_prefix() {  # service name -> function prefix
     postgres) echo pg ;;
     redis) echo redis ;;
     kafka) echo kafka ;;
+    ray) echo ray ;;
     *) usage >&2; log "ERROR: unknown service '$1'"; return 1 ;;
   esac
 }

@@ -177,7 +177,7 @@ class OtlpLogsApi(OtlpExportApi):
     signal = LOGS
 
     @extend_schema(request={"application/x-protobuf": OpenApiTypes.BINARY, "application/json": OpenApiTypes.OBJECT}, responses=_OTLP_RESPONSES, description=(
-        "An ExportLogsServiceRequest (OTLP/HTTP, protobuf or JSON, gzip accepted). See telemetry/otlp.py for the mapping."
+        "An ExportLogsServiceRequest (OTLP/HTTP, protobuf or JSON, gzip accepted). See the telemetry/otlp/ package for the mapping."
     ))
     def post(self, request) -> HttpResponse:
         return super().post(request)
@@ -189,7 +189,7 @@ class OtlpMetricsApi(OtlpExportApi):
     signal = METRICS
 
     @extend_schema(request={"application/x-protobuf": OpenApiTypes.BINARY, "application/json": OpenApiTypes.OBJECT}, responses=_OTLP_RESPONSES, description=(
-        "An ExportMetricsServiceRequest (OTLP/HTTP, protobuf or JSON, gzip accepted). See telemetry/otlp.py for the mapping."
+        "An ExportMetricsServiceRequest (OTLP/HTTP, protobuf or JSON, gzip accepted). See the telemetry/otlp/ package for the mapping."
     ))
     def post(self, request) -> HttpResponse:
         return super().post(request)

@@ -9,10 +9,10 @@ import subprocess
 from pathlib import Path
 
 SERVICES_SH = Path(__file__).resolve().parents[1] / "scripts" / "services.sh"
-SERVICE_NAMES = ("postgres", "redis", "kafka")
+SERVICE_NAMES = ("postgres", "redis", "kafka", "ray")
 
 # Connection settings exported by `scripts/services.sh env` (and so by `make test`).
-SERVICE_ENV_VARS = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "KAFKA_BOOTSTRAP_SERVERS")
+SERVICE_ENV_VARS = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "KAFKA_BOOTSTRAP_SERVERS", "RAY_ADDRESS")
 
 
 class ServiceCommandError(RuntimeError):

@@ -1,4 +1,5 @@
-"""Rewards fixtures: a private var/ directory and preference datasets of known quality."""
+"""Rewards fixtures: a private var/ directory, preference datasets of known quality, and an
+organization with an API key for the live-server tests of the scoring service."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,7 +10,8 @@ from rewards.core.export import pairs_export
 from rewards.core.pairs import split_counts
 from rewards.models import PreferenceDataset
 from rewards.selectors import reward_model_active_reset
-from telemetry.services import organization_get_or_create
+from telemetry.models import Organization
+from telemetry.services import api_key_create, organization_get_or_create
 from tests.rewards.factories import reference_pairs
 
 
@@ -37,3 +39,9 @@ def reference_dataset(db, var_dir: Path) -> PreferenceDataset:
     """~240 (good, flawed) pairs of environment tasks, a quarter of the prompts held out."""
     org = organization_get_or_create(slug="acme")
     return dataset_create(org=org, pairs=reference_pairs(limit=240), directory=var_dir / "rewards" / "datasets" / "acme-prefs-0001")
+
+
+@pytest.fixture
+def api_key(transactional_db) -> str:
+    org = Organization.objects.create(slug="rl-team", name="RL team")
+    return api_key_create(org=org)

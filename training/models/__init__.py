@@ -1,4 +1,3 @@
-"""Training app models, one module per area (each engineer's area in its own module)."""
-from training.models.deployments import CanaryDecision, ModelVersion, Rollout
-
-__all__ = ["CanaryDecision", "ModelVersion", "Rollout"]
+"""Training app models, one module per area (each engineer imports theirs here)."""
+from training.models.deployments import CanaryDecision, ModelVersion, Rollout  # noqa: F401
+from training.models.runs import TrainingRun  # noqa: F401

@@ -256,14 +256,14 @@ def ray_sample_round(config: RLConfig, workers: Sequence[Any]) -> Callable[[list
 
 
 def with_overlong_penalty(config: RLConfig, group: list[Rollout]) -> list[Rollout]:
-    """Add DAPO's soft overlong penalty to each reward (recorded as the "overlong" component)."""
+    """Add DAPO's soft overlong penalty to each reward (recorded as the "overlong_buffer" component)."""
     from dataclasses import replace
 
     lengths = torch.tensor([len(r.response_ids) for r in group])
     penalties = algorithms.overlong_penalty(
         lengths, max_length=config.max_new_tokens, buffer=config.overlong_buffer, factor=config.overlong_penalty_factor
     ).tolist()
-    return [replace(r, reward=r.reward + p, components={**r.components, "overlong": p}) for r, p in zip(group, penalties)]
+    return [replace(r, reward=r.reward + p, components={**r.components, "overlong_buffer": p}) for r, p in zip(group, penalties)]
 
 
 def solved(config: RLConfig, rollout: Rollout) -> bool:

@@ -63,7 +63,7 @@ def scored_from_service(result: dict[str, Any]) -> ScoredTrajectory:
     return ScoredTrajectory(
         reward=float(result["reward"]),
         components=components,
-        flags=tuple(str(f) for f in result.get("flags") or ()),
+        flags=tuple(str(f.get("kind", f)) if isinstance(f, dict) else str(f) for f in result.get("flags") or ()),
         reward_model_version=result.get("reward_model_version"),
     )
 
@@ -98,11 +98,12 @@ class EnvironmentReward:
 class SharedScorerReward:
     """``rewards.core.scoring.score_trajectories`` in-process: the same scorer the service runs."""
 
-    def __init__(self, score_trajectories: Callable[..., Any]) -> None:
+    def __init__(self, score_trajectories: Callable[..., Any], scoring_config: Any) -> None:
         self.score_trajectories = score_trajectories
+        self.scoring_config = scoring_config
 
     def __call__(self, trajectories: Sequence[Trajectory]) -> list[ScoredTrajectory]:
-        results = self.score_trajectories([t.to_json() for t in trajectories])
+        results = self.score_trajectories([t.to_json() for t in trajectories], config=self.scoring_config)
         return [scored_from_service(r if isinstance(r, dict) else _as_dict(r)) for r in results]
 
 
@@ -145,18 +146,14 @@ def _as_dict(result: Any) -> dict[str, Any]:
     raise TypeError(f"cannot read a reward result of type {type(result).__name__}")
 
 
-def shared_scorer() -> Callable[..., Any] | None:
-    """The shared scorer's ``score_trajectories`` when ``rewards.core.scoring`` is importable."""
-    try:
-        from rewards.core.scoring import score_trajectories
-    except ImportError:
-        return None
-    return score_trajectories
-
-
 def _scorer_reward(endpoint: str, api_key: str) -> RewardFunction:
-    scorer = shared_scorer()
-    return SharedScorerReward(scorer) if scorer is not None else EnvironmentReward()
+    """The shared scorer with its default weights (no preference model in-process: the
+    reward service adds it; here the verifiable, process and hacking terms score)."""
+    try:
+        from rewards.core.scoring import ScoringConfig, score_trajectories
+    except ImportError:  # a cluster shipped without the rewards package
+        return EnvironmentReward()
+    return SharedScorerReward(score_trajectories, ScoringConfig(workers=1))
 
 
 # Explicit registry: source name -> factory(endpoint, api_key).

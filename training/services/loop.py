@@ -74,22 +74,23 @@ class LoopConfig:
     """Organization the loop runs for; empty = a fresh one per invocation (loop-<seed>-<time>)."""
     policy_dir: str = ""
     """Base policy v0 (bootstrapped here when missing); empty = ``var/policies/v0``."""
-    v0_steps: int = 2000
-    """Bootstrap steps when v0 must be created."""
-    traffic_sessions: int = 150
+    v0_steps: int = 1500
+    """Bootstrap steps when v0 must be created (fewer than ``bootstrap_policy``'s 2000, so
+    that creating v0 fits in ``make demo``'s 15 minutes on 2 cores)."""
+    traffic_sessions: int = 120
     """Sessions of the serving version before each cycle's training (the "before" window)."""
-    canary_sessions: int = 150
+    canary_sessions: int = 120
     """Sessions per canary round (split by /api/v1/assignment)."""
-    canary_max_rounds: int = 6
+    canary_max_rounds: int = 4
     """Canary rounds at most; the rollout's deadline normally ends a canary first."""
-    after_sessions: int = 150
+    after_sessions: int = 120
     """Sessions after the decision (the "after" window of the serving version)."""
     canary_share: float = 0.3
     """Share of sessions the canary gets (the endpoint's default is 10%; a larger share
     reaches the minimum sessions per arm sooner on a laptop-sized run)."""
     min_sessions_per_arm: int = 40
     """No canary verdict before both arms have this many sessions."""
-    canary_max_duration_s: float = 900.0
+    canary_max_duration_s: float = 300.0
     """Wall-clock deadline of a canary; still inconclusive then -> rolled back."""
     backend: str = "local"
     """Deploy backend (``training.release.backends.DEPLOY_BACKENDS``)."""
@@ -101,14 +102,21 @@ class LoopConfig:
     """"baseline" (scikit-learn on signal features) or "bradley_terry" (torch)."""
     rl_steps: int = 20
     """GRPO/DAPO optimizer steps per cycle."""
-    rl_learning_rate: float = 5e-4
+    rl_learning_rate: float = 1e-3
     """RL learning rate."""
     rl_group_size: int = 8
     """Responses per prompt."""
     rl_prompts_per_step: int = 8
     """Prompts per RL step."""
-    rl_task_kinds: tuple[str, ...] = ("terminal",)
-    """Environment task kinds RL trains on."""
+    rl_task_kinds: tuple[str, ...] = ("terminal", "code_edit", "multi_step")
+    """Environment task kinds RL trains on (all three: training on one kind alone makes the
+    policy forget the others, which the gate then refuses)."""
+    rl_task_mix: tuple[tuple[str, float], ...] = (("terminal", 0.6), ("code_edit", 0.2), ("multi_step", 0.2))
+    """Sampling weight per task kind."""
+    rl_kl_coef: float = 0.05
+    """Weight of the KL term to the serving policy (keeps what it already does well)."""
+    rl_max_new_tokens: int = 96
+    """Longest RL response (code answers need ~60 tokens)."""
     gate: GateConfig = field(default_factory=GateConfig)
     """Evaluation-gate thresholds."""
     eval_max_new_tokens: int = 96
@@ -230,47 +238,67 @@ def step_train_reward_model(ctx: LoopContext, dataset: Any) -> Any:
     return version
 
 
-def step_rl(ctx: LoopContext, *, serving: ModelVersion, cycle: int) -> tuple[str, Any]:
-    """GRPO/DAPO on the serving policy (``training.rl.rl_train`` on local Ray); (run id, result)."""
-    from training.rl.config import RLConfig
-    from training.rl.driver import rl_train
+def step_rl(ctx: LoopContext, *, serving: ModelVersion, reward_model: str, dataset: str, cycle: int) -> tuple[str, dict[str, Any]]:
+    """A recorded RL run (``training.services.runs``) of GRPO/DAPO on the serving policy.
 
-    run_id = f"{ctx.org.slug}-rl-{cycle}"
-    output = Path(settings.VAR_DIR) / "rl" / run_id
-    config = RLConfig(
-        policy_path=serving.artifact, output_dir=str(output), version=f"v{cycle}", steps=ctx.config.rl_steps,
-        group_size=ctx.config.rl_group_size, prompts_per_step=ctx.config.rl_prompts_per_step,
-        learning_rate=ctx.config.rl_learning_rate, task_kinds=ctx.config.rl_task_kinds, reward_source="scorer",
-        max_new_tokens=48, overlong_buffer=16, checkpoint_every=ctx.config.rl_steps, seed=ctx.config.seed + cycle,
-    )
-    from training.rl.rewards import shared_scorer
+    Rewards come from Flywheel's reward service over HTTP (``POST /api/v1/rewards/score`` of
+    the loop's app), which scores with the verifier, the hacking detectors and the reward
+    model just trained; the key reaches the job through ``FLYWHEEL_API_KEY``, never the
+    stored config. Local Ray in-process, or the Ray Jobs API when ``RAY_ADDRESS`` is set.
+    Returns (run id, the run's result summary).
+    """
+    import os
 
-    ctx.say("RL rewards: " + ("the shared scorer (rewards.core.scoring), in-process" if shared_scorer() is not None else
-                              "the environment's verifier (rewards.core.scoring, which would add the reward model, is not installed)"))
-    result = rl_train(config, reporter=_RLProgress(ctx, config.steps))
-    rewards = [m["reward/mean"] for m in result.history]
-    head, tail = rewards[: max(1, len(rewards) // 4)], rewards[-max(1, len(rewards) // 4):]
-    ctx.say(f"RL run {run_id}: {result.steps} steps in {result.wall_time_s:.0f}s, reward/mean "
-            f"{sum(head) / len(head):.3f} -> {sum(tail) / len(tail):.3f}; checkpoint {result.checkpoint_dir}")
-    return run_id, result
+    from training.models.runs import RunStatus
+    from training.services.runs import run_create, run_start, run_sync
+
+    os.environ["FLYWHEEL_API_KEY"] = ctx.api_key  # read by the job's reward client (Ray workers inherit it)
+    config = {
+        "policy_path": serving.artifact, "steps": ctx.config.rl_steps, "group_size": ctx.config.rl_group_size,
+        "prompts_per_step": ctx.config.rl_prompts_per_step, "learning_rate": ctx.config.rl_learning_rate,
+        "task_kinds": list(ctx.config.rl_task_kinds), "task_mix": [list(pair) for pair in ctx.config.rl_task_mix],
+        "kl_coef": ctx.config.rl_kl_coef, "reward_source": "http", "reward_endpoint": ctx.app_url,
+        "max_new_tokens": ctx.config.rl_max_new_tokens, "overlong_buffer": ctx.config.rl_max_new_tokens // 4,
+        "checkpoint_every": ctx.config.rl_steps, "seed": ctx.config.seed + cycle,
+    }
+    run, token = run_create(config=config, org=ctx.org, trigger="run_loop", dataset_snapshot_id=dataset,
+                            reward_model_version=reward_model)
+    ctx.say(f"RL run {run.pk}: {ctx.config.rl_steps} steps on {serving.name}, rewards from {ctx.app_url}/api/v1/rewards/score "
+            f"(reward model {reward_model})")
+    bar = _RLProgress(ctx, ctx.config.rl_steps)
+    run = run_start(run=run, token=token, progress=bar.update)
+    while not run.finished:  # submitted to a Ray cluster: follow it through the Jobs API
+        time.sleep(2.0)
+        run = run_sync(run=run)
+        bar.update(run)
+    bar.close()
+    if run.status != RunStatus.SUCCEEDED:
+        raise RuntimeError(f"RL run {run.pk} {run.status}: {run.error}")
+    result = run.result
+    curve = [value for _, value in run.metrics.get("reward/mean", [])]
+    head, tail = curve[: max(1, len(curve) // 4)], curve[-max(1, len(curve) // 4):]
+    ctx.say(f"RL run {run.pk} succeeded: {result['steps']} steps in {result['wall_time_s']:.0f}s, reward/mean "
+            f"{sum(head) / len(head):.3f} -> {sum(tail) / len(tail):.3f} (first/last quarter); checkpoint {result['checkpoint_dir']}")
+    return str(run.pk), {**result, "reward_first_quarter": sum(head) / len(head), "reward_last_quarter": sum(tail) / len(tail)}
 
 
 class _RLProgress:
-    """A tqdm bar over RL steps (the RL job's reporter interface)."""
+    """A tqdm bar over RL steps, fed from the run record."""
 
     def __init__(self, ctx: LoopContext, total: int) -> None:
         from tqdm.auto import tqdm
 
         self.bar = tqdm(total=total, desc="RL steps", unit="step", disable=not ctx.config.progress)
 
-    def report(self, report: Any) -> bool:
-        if report.metrics:
-            self.bar.n = report.step
-            self.bar.set_postfix({"reward/mean": f"{report.metrics.get('reward/mean', 0.0):.3f}"})
-            self.bar.refresh()
-        if report.step >= (self.bar.total or 0) and report.checkpoint:
-            self.bar.close()
-        return True
+    def update(self, run: Any) -> None:
+        self.bar.n = run.step
+        reward = (run.last_metrics or {}).get("reward/mean")
+        if reward is not None:
+            self.bar.set_postfix({"reward/mean": f"{reward:.3f}"})
+        self.bar.refresh()
+
+    def close(self) -> None:
+        self.bar.close()
 
 
 def step_gate(
@@ -420,10 +448,10 @@ def loop_cycle(ctx: LoopContext, *, cycle: int, serving: ModelVersion) -> dict[s
     with timed(ctx, "train reward model"):
         reward_model = step_train_reward_model(ctx, dataset)
     with timed(ctx, "RL"):
-        run_id, rl_result = step_rl(ctx, serving=serving, cycle=cycle)
+        run_id, rl_result = step_rl(ctx, serving=serving, reward_model=reward_model.version, dataset=dataset.version, cycle=cycle)
     name = _next_name(ctx.org)
     with timed(ctx, "gate"):
-        candidate = step_gate(ctx, serving=serving, artifact=rl_result.checkpoint_dir, name=name, rl_run_id=run_id,
+        candidate = step_gate(ctx, serving=serving, artifact=rl_result["checkpoint_dir"], name=name, rl_run_id=run_id,
                               reward_model=reward_model.version)
     rollout = None
     if candidate.gate_passed:
@@ -443,8 +471,9 @@ def loop_cycle(ctx: LoopContext, *, cycle: int, serving: ModelVersion) -> dict[s
         "serving_after": now_serving.name,
         "lineage": {"parent": serving.name, "rl_run_id": run_id, "reward_model": reward_model.version,
                     "preference_dataset": dataset.version, "artifact": candidate.artifact},
-        "rl": {"reward_source": _reward_source(), "steps": rl_result.steps, "reward_first": rl_result.history[0]["reward/mean"] if rl_result.history else None,
-               "reward_last": rl_result.history[-1]["reward/mean"] if rl_result.history else None},
+        "rl": {"run_id": run_id, "reward_source": "reward service (verifier, hacking detectors, reward model)",
+               "steps": rl_result["steps"], "reward_first_quarter": rl_result["reward_first_quarter"],
+               "reward_last_quarter": rl_result["reward_last_quarter"], "wall_time_s": rl_result["wall_time_s"]},
         "gate": {"passed": candidate.gate_passed, "reasons": candidate.gate_result["reasons"],
                  "primary": candidate.gate_result["primary"]},
         "canary": None if rollout is None else {
@@ -456,12 +485,6 @@ def loop_cycle(ctx: LoopContext, *, cycle: int, serving: ModelVersion) -> dict[s
         "after": table["after"],
         "traffic": {"before": _window_json(before), "after": _window_json(after)},
     }
-
-
-def _reward_source() -> str:
-    from training.rl.rewards import shared_scorer
-
-    return "shared scorer" if shared_scorer() is not None else "environment verifier"
 
 
 def _next_name(org: Organization) -> str:

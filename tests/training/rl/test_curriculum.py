@@ -100,4 +100,4 @@ def test_overlong_penalty_enters_the_reward_in_sampling():
                        reward=1.0, components={"correctness": 1.0})
     kept, _, _ = collect_groups(config, curriculum, lambda ids, seed: [[long_one, rollout("t", 1.0)]], rng=random.Random(0), step=0)
     assert [r.reward for r in kept[0]] == pytest.approx([0.0, 1.0])  # length 4 = max: -1; length 2: no penalty
-    assert kept[0][0].components["overlong"] == pytest.approx(-1.0)
+    assert kept[0][0].components["overlong_buffer"] == pytest.approx(-1.0)

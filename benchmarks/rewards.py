@@ -1,0 +1,248 @@
+"""Reward-service benchmark: latency and throughput of scoring, in-process and over HTTP,
+for the rule + scikit-learn path and the torch path, all measured in one run.
+
+    scripts/services.sh start postgres && eval "$(scripts/services.sh env)"
+    .venv/bin/python benchmarks/rewards.py [--requests 300] [--batches 20]
+
+Setup (real, through the project's own services): preference pairs from the coding
+environment's reference answers (good vs Linux-biased / verbose / re-implemented), a
+dataset snapshot, a scikit-learn baseline and a tiny torch Bradley-Terry model trained by
+``reward_model_train`` and promoted in turn by ``reward_model_promote`` in a database of its
+own (``--database``, default ``flywheel_bench_rewards``, created and migrated).
+
+Per path (the active model: baseline = rule + scikit-learn, bradley_terry = torch):
+
+* one request: p50/p99 of scoring one trajectory (``--requests`` times), in-process
+  (``score_trajectories`` with ``reward_model_active()``) and over HTTP
+  (``POST /api/v1/rewards/score`` on ``telemetry.local_app.local_app_server``, keep-alive);
+* batches of 64: trajectories per second over ``--batches`` batches, both ways;
+* ratios HTTP / in-process (the HTTP overhead; the aim is <= 1.5x).
+
+Trajectories are a fixed mix: terminal tasks with their task id (verified by the
+environment's shell tables), Claude Code / Gemini CLI chat transcripts with tool calls, and
+hacking variants from the attacker. Code tasks, whose verification runs hidden tests in a
+sandboxed subprocess (~0.1 s), are left out of the latency rows on purpose and timed in
+their own row (``code task verification``). Results go to ``artifacts/benchmarks/rewards.json``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks._postgres import bench_database_url, database_ensure  # noqa: E402
+
+BATCH = 64
+
+
+def django_setup(database_url: str) -> None:
+    os.environ["DATABASE_URL"] = database_url
+    for name in ("KAFKA_BOOTSTRAP_SERVERS", "CELERY_BROKER_URL", "REDIS_URL"):
+        os.environ.pop(name, None)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("FLYWHEEL_LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+def reference_pairs():
+    """(good, flawed) answer pairs of the environment's terminal and code tasks."""
+    from rewards.core.pairs import PreferencePair, prompt_split
+    from telemetry.completions import text_fingerprint
+    from training.environment import reference_response, task_catalog
+
+    pairs = []
+    for task in task_catalog(split="train"):
+        if task.kind == "multi_step":
+            continue
+        good = reference_response(task, flavor="good")
+        fingerprint = text_fingerprint(task.prompt)
+        for flavor, margin in (("linux_biased", 1.5), ("verbose", 0.5), ("reimplement", 1.0)):
+            flawed = reference_response(task, flavor=flavor)
+            if flawed != good:
+                pairs.append(PreferencePair(fingerprint, task.prompt, good, flawed, margin,
+                                            prompt_split(fingerprint, validation_share=0.25, seed="bench"),
+                                            (f"{task.task_id}-good",), (f"{task.task_id}-{flavor}",)))
+    return pairs
+
+
+def models_train(var_dir: Path) -> dict[str, object]:
+    """Train and register both reward-model kinds; returns kind -> RewardModelVersion."""
+    from django.conf import settings
+
+    from rewards.core.config import BradleyTerryConfig
+    from rewards.core.export import pairs_export
+    from rewards.core.pairs import split_counts
+    from rewards.models import PreferenceDataset
+    from rewards.services import reward_model_train
+    from telemetry.services import organization_get_or_create
+
+    settings.VAR_DIR = var_dir
+    pairs = reference_pairs()
+    org = organization_get_or_create(slug="bench-rewards")
+    directory = var_dir / "datasets" / "bench"
+    files = pairs_export(pairs, directory)
+    counts = split_counts(pairs)
+    dataset = PreferenceDataset.objects.create(org=org, version=f"bench-{int(time.time())}", path=str(directory),
+                                               files=files, pairs_train=counts["train"],
+                                               pairs_validation=counts["validation"])
+    baseline = reward_model_train(dataset=dataset, kind="baseline")
+    torch_model = reward_model_train(dataset=dataset, kind="bradley_terry", bradley_terry_config=BradleyTerryConfig(
+        epochs=1, hidden_size=64, num_hidden_layers=2, max_length=192))
+    return {"baseline": baseline, "bradley_terry": torch_model}
+
+
+def trajectories() -> list[dict]:
+    """A fixed mix of requests (see the module docstring)."""
+    from rewards.core.attacker import attack_cases, honest_cases
+    from training.environment import reference_response, task_catalog
+
+    terminal = [t for t in task_catalog(split="train") if t.kind == "terminal"][::7][:40]
+    mix = [{"prompt": t.prompt, "response": reference_response(t, flavor=f), "task": t.task_id}
+           for t in terminal for f in ("good", "linux_biased")]
+    chats = [c.payload for c in honest_cases(limit=3) if "messages" in c.payload]
+    attacks = [c.payload for c in list(attack_cases(limit=3))[::97] if "messages" in c.payload]
+    for payload in chats + attacks:  # keep the scorer off the sandbox in the latency rows
+        payload = dict(payload)
+        payload.pop("task", None)
+        mix.append(payload)
+    return mix
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def timed_each(fn, items) -> list[float]:
+    seconds = []
+    for item in items:
+        started = time.perf_counter()
+        fn(item)
+        seconds.append(time.perf_counter() - started)
+    return seconds
+
+
+def measure_side_by_side(ways: dict, requests: list[dict], batches: list[list[dict]]) -> dict[str, dict[str, float]]:
+    """p50/p99 of single requests and batch throughput for each way ({name: (score_one,
+    score_batch)}), alternating the ways request by request so that the machine's load
+    falls on all of them alike."""
+    for score_one, _ in ways.values():
+        for item in requests[:20]:  # warm up (model load, connections, caches)
+            score_one(item)
+    single: dict[str, list[float]] = {name: [] for name in ways}
+    for item in requests:
+        for name, (score_one, _) in ways.items():
+            started = time.perf_counter()
+            score_one(item)
+            single[name].append(time.perf_counter() - started)
+    batch_seconds = dict.fromkeys(ways, 0.0)
+    for batch in batches:
+        for name, (_, score_batch) in ways.items():
+            started = time.perf_counter()
+            score_batch(batch)
+            batch_seconds[name] += time.perf_counter() - started
+    scored = sum(len(b) for b in batches)
+    return {name: {"p50_ms": 1000 * percentile(single[name], 0.5), "p99_ms": 1000 * percentile(single[name], 0.99),
+                   "batch64_per_s": scored / batch_seconds[name]} for name in ways}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=300, help="single-trajectory requests per path and way")
+    parser.add_argument("--batches", type=int, default=15, help="batches of 64 per path and way")
+    parser.add_argument("--database", default="flywheel_bench_rewards")
+    args = parser.parse_args()
+    base = os.environ.get("DATABASE_URL")
+    if not base:
+        raise SystemExit("DATABASE_URL is not set: run `scripts/services.sh start postgres` and "
+                         "`eval \"$(scripts/services.sh env)\"` first.")
+    url = bench_database_url(base, args.database)
+    database_ensure(url)
+    django_setup(url)
+
+    import requests as http
+
+    from rewards.core.scoring import ScoringConfig, score_trajectories
+    from rewards.selectors import reward_model_active, reward_model_active_reset
+    from rewards.services import reward_model_promote
+    from telemetry.local_app import local_app_server
+    from telemetry.services import api_key_create, organization_get_or_create
+    from training.environment import reference_response, task_catalog
+
+    var_dir = ROOT / "var" / "bench_rewards"
+    var_dir.mkdir(parents=True, exist_ok=True)
+    print("training the scikit-learn and torch reward models ...", flush=True)
+    versions = models_train(var_dir)
+    mix = trajectories()
+    requests_ = [mix[i % len(mix)] for i in range(args.requests)]
+    batches = [[mix[(b * BATCH + i) % len(mix)] for i in range(BATCH)] for b in range(args.batches)]
+    key = api_key_create(org=organization_get_or_create(slug="bench-rewards"))
+    config = ScoringConfig()
+    results: dict[str, dict] = {}
+    with local_app_server() as base_url, http.Session() as session:
+        session.headers["Authorization"] = f"Bearer {key}"
+
+        def over_http(body):
+            answer = session.post(f"{base_url}/api/v1/rewards/score", json=body, timeout=120)
+            answer.raise_for_status()
+            return answer.json()
+
+        for path, version in versions.items():
+            reward_model_promote(version=version)
+            reward_model_active_reset()
+            model = reward_model_active()
+            assert model is not None and model.version == version.version
+            print(f"measuring {path} ({version.version}) ...", flush=True)
+            measured = measure_side_by_side({
+                "in_process": (lambda t: score_trajectories([t], config=config, preference_model=reward_model_active()),
+                               lambda b: score_trajectories(b, config=config, preference_model=reward_model_active())),
+                "http": (lambda t: over_http(t), lambda b: over_http({"trajectories": b})),
+            }, requests_, batches)
+            local, remote = measured["in_process"], measured["http"]
+            answer = over_http(requests_[0])["results"][0]
+            assert answer["reward_model_version"] == version.version, answer
+            results[path] = {"in_process": local, "http": remote,
+                             "http_over_in_process_p50": remote["p50_ms"] / local["p50_ms"],
+                             "http_over_in_process_p99": remote["p99_ms"] / local["p99_ms"],
+                             "in_process_over_http_throughput": local["batch64_per_s"] / remote["batch64_per_s"]}
+    code_tasks = [t for t in task_catalog(split="train") if t.kind == "code_edit"][:10]
+    code_seconds = timed_each(lambda t: score_trajectories(
+        [{"prompt": t.prompt, "response": reference_response(t, flavor="good"), "task": t.task_id}], config=config),
+        code_tasks)
+    results["code_task_verification"] = {"p50_ms": 1000 * statistics.median(code_seconds)}
+
+    print(f"\n{'path':<16}{'way':<12}{'p50 ms':>9}{'p99 ms':>9}{'batch64 traj/s':>16}")
+    for path in versions:
+        for way in ("in_process", "http"):
+            row = results[path][way]
+            print(f"{path:<16}{way:<12}{row['p50_ms']:>9.2f}{row['p99_ms']:>9.2f}{row['batch64_per_s']:>16.1f}")
+        r = results[path]
+        print(f"{path:<16}{'HTTP/in-proc':<12}{r['http_over_in_process_p50']:>8.2f}x{r['http_over_in_process_p99']:>8.2f}x"
+              f"{1 / r['in_process_over_http_throughput']:>15.2f}x")
+    print(f"code task verification (sandboxed hidden tests), in-process p50: {results['code_task_verification']['p50_ms']:.1f} ms")
+    sklearn_p99 = results["baseline"]["in_process"]["p99_ms"]
+    http_p99 = results["baseline"]["http"]["p99_ms"]
+    print(f"aims: p99 < 20 ms on the rule + scikit-learn path: in-process {sklearn_p99:.1f} ms, HTTP {http_p99:.1f} ms; "
+          f"HTTP <= 1.5x in-process: {results['baseline']['http_over_in_process_p50']:.2f}x (p50)")
+    out = ROOT / "artifacts" / "benchmarks" / "rewards.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"requests": args.requests, "batches": args.batches, "batch": BATCH,
+                               "trajectories_in_mix": len(mix), "results": results}, indent=2))
+    print(f"written {out.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

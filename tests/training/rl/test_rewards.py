@@ -1,0 +1,41 @@
+"""The reward functions the rollouts call: shared scorer in-process, environment verifier, HTTP service."""
+from __future__ import annotations
+
+import pytest
+
+from training.rl.rewards import EnvironmentReward, HttpReward, SharedScorerReward, Trajectory, reward_function_create
+
+RIGHT = Trajectory(prompt="Windows, cmd.exe. List the files in the `src` directory.", response="$ dir src",
+                   task="term-list_files-windows-cmd-000")
+WRONG = Trajectory(prompt=RIGHT.prompt, response="$ ls src", task=RIGHT.task)
+
+
+def test_the_default_in_process_source_is_the_shared_scorer():
+    reward_fn = reward_function_create("scorer")
+    assert isinstance(reward_fn, SharedScorerReward)
+    right, wrong = reward_fn([RIGHT, WRONG])
+    assert right.components["correctness"] == 1.0 and wrong.components["correctness"] == 0.0
+    assert right.reward > wrong.reward
+
+
+def test_environment_reward_by_hand():
+    right, wrong = EnvironmentReward()([RIGHT, WRONG])
+    # correctness 1 + 0.2 * one valid call of one; the Linux command in cmd is an invalid call
+    assert right.reward == pytest.approx(1.2) and wrong.reward == pytest.approx(0.0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_http_reward_scores_through_the_reward_service(live_server):
+    from telemetry.services import api_key_create, organization_get_or_create
+
+    key = api_key_create(org=organization_get_or_create(slug="rl-rewards"))
+    right, wrong = HttpReward(live_server.url, api_key=key)([RIGHT, WRONG])
+    assert right.components["correctness"] == 1.0 and wrong.components["correctness"] == 0.0
+    assert right.reward > wrong.reward
+
+
+def test_an_unreachable_reward_service_raises():
+    import requests
+
+    with pytest.raises(requests.ConnectionError):
+        HttpReward("http://127.0.0.1:9", timeout_s=1)([RIGHT])
