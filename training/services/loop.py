@@ -243,35 +243,39 @@ def step_rl(ctx: LoopContext, *, serving: ModelVersion, reward_model: str, datas
 
     Rewards come from Flywheel's reward service over HTTP (``POST /api/v1/rewards/score`` of
     the loop's app), which scores with the verifier, the hacking detectors and the reward
-    model just trained; the key reaches the job through ``FLYWHEEL_API_KEY``, never the
-    stored config. Local Ray in-process, or the Ray Jobs API when ``RAY_ADDRESS`` is set.
-    Returns (run id, the run's result summary).
+    model just trained. The job authenticates with an API key made for this run alone and
+    revoked when it ends (the run's stored config holds it). Local Ray in-process, or the
+    Ray Jobs API when ``RAY_ADDRESS`` is set. Returns (run id, the run's result summary).
     """
-    import os
-
+    from telemetry.models import ApiKey
+    from telemetry.services import api_key_revoke
     from training.models.runs import RunStatus
     from training.services.runs import run_create, run_start, run_sync
 
-    os.environ["FLYWHEEL_API_KEY"] = ctx.api_key  # read by the job's reward client (Ray workers inherit it)
+    run_key = api_key_create(org=ctx.org, name=f"rl-cycle-{cycle}")
     config = {
         "policy_path": serving.artifact, "steps": ctx.config.rl_steps, "group_size": ctx.config.rl_group_size,
         "prompts_per_step": ctx.config.rl_prompts_per_step, "learning_rate": ctx.config.rl_learning_rate,
         "task_kinds": list(ctx.config.rl_task_kinds), "task_mix": [list(pair) for pair in ctx.config.rl_task_mix],
         "kl_coef": ctx.config.rl_kl_coef, "reward_source": "http", "reward_endpoint": ctx.app_url,
-        "max_new_tokens": ctx.config.rl_max_new_tokens, "overlong_buffer": ctx.config.rl_max_new_tokens // 4,
-        "checkpoint_every": ctx.config.rl_steps, "seed": ctx.config.seed + cycle,
+        "reward_api_key": run_key, "max_new_tokens": ctx.config.rl_max_new_tokens,
+        "overlong_buffer": ctx.config.rl_max_new_tokens // 4, "checkpoint_every": ctx.config.rl_steps,
+        "seed": ctx.config.seed + cycle,
     }
     run, token = run_create(config=config, org=ctx.org, trigger="run_loop", dataset_snapshot_id=dataset,
                             reward_model_version=reward_model)
     ctx.say(f"RL run {run.pk}: {ctx.config.rl_steps} steps on {serving.name}, rewards from {ctx.app_url}/api/v1/rewards/score "
             f"(reward model {reward_model})")
     bar = _RLProgress(ctx, ctx.config.rl_steps)
-    run = run_start(run=run, token=token, progress=bar.update)
-    while not run.finished:  # submitted to a Ray cluster: follow it through the Jobs API
-        time.sleep(2.0)
-        run = run_sync(run=run)
-        bar.update(run)
-    bar.close()
+    try:
+        run = run_start(run=run, token=token, progress=bar.update)
+        while not run.finished:  # submitted to a Ray cluster: follow it through the Jobs API
+            time.sleep(2.0)
+            run = run_sync(run=run)
+            bar.update(run)
+    finally:
+        bar.close()
+        api_key_revoke(key=ApiKey.objects.get(prefix=run_key.split("_", 2)[1]))
     if run.status != RunStatus.SUCCEEDED:
         raise RuntimeError(f"RL run {run.pk} {run.status}: {run.error}")
     result = run.result

@@ -12,14 +12,20 @@ from django.core.management import call_command
 from rewards.models import PreferenceDataset, RewardModelVersion
 from telemetry.models import Organization
 from tests.training.policy.factories import tiny_bootstrap
+from telemetry.models import ApiKey
 from training.models.deployments import ModelVersion, Rollout
+from training.models.runs import TrainingRun
 
 pytestmark = pytest.mark.django_db(transaction=True)
 HEADLINE = ("code_retention_5m", "tool_call_error_rate", "tokens_per_task", "windows_terminal_accuracy", "task_success_rate")
 
 
-def test_run_loop_small_end_to_end(settings, tmp_path):
+def test_run_loop_small_end_to_end(settings, tmp_path, monkeypatch):
     settings.VAR_DIR = tmp_path
+    settings.TRAINING_RUNS_DIR = tmp_path / "runs"
+    # The embedded default: RL on local Ray in-process (the Ray Jobs path has its own tests).
+    settings.RAY_ADDRESS = ""
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
     policy = tiny_bootstrap(tmp_path / "policies" / "v0").path
     out = io.StringIO()
     call_command(
@@ -57,4 +63,8 @@ def test_run_loop_small_end_to_end(settings, tmp_path):
         assert 0.0 <= cycle[side]["tool_call_error_rate"]["value"] <= 1.0
     assert cycle["before"]["version"] == "v0" and cycle["after"]["version"] == cycle["serving_after"]
     assert cycle["traffic"]["before"]["sessions"] == {"v0": 16}
+    run = TrainingRun.objects.get(pk=cycle["rl"]["run_id"])
+    assert run.status == "succeeded" and run.reward_model_version == cycle["lineage"]["reward_model"]
+    assert run.config["reward_source"] == "http" and run.step == 1
+    assert ApiKey.objects.filter(org=org, name="rl-cycle-1", revoked_at__isnull=False).exists()  # the job's key, revoked
     assert set(result["timings_s"]) >= {"traffic", "mine preferences", "train reward model", "RL", "gate", "after"}
