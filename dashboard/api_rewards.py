@@ -18,7 +18,7 @@ class CalibrationBinOut(serializers.Serializer):
 
 class RewardModelOut(serializers.Serializer):
     version = serializers.CharField()
-    kind = serializers.ChoiceField(choices=["baseline", "bradley_terry"])
+    kind = serializers.CharField(help_text="baseline (scikit-learn on signal features) or bradley_terry (torch, over text)")
     dataset = serializers.CharField(help_text="preference dataset snapshot it was trained on")
     parent = serializers.CharField(allow_null=True, help_text="the version active when it was trained")
     pairwise_accuracy = serializers.FloatField(allow_null=True, help_text="held-out (validation prompts) pairwise accuracy")

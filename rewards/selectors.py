@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.db import DatabaseError
 from django.db.models import QuerySet
 
 from rewards.core.artifacts import RewardModel, artifact_load
@@ -43,7 +44,8 @@ def reward_model_active() -> RewardModel | None:
     seconds. When another version is promoted, the first caller after the check loads it
     while every other caller keeps scoring with the previous model, then the reference is
     swapped: no request waits for a load and none fails during the swap. A version whose
-    artifact cannot be loaded is logged and the previous model keeps serving.
+    artifact cannot be loaded, or a database that cannot be read, is logged and the
+    previous model keeps serving.
     """
     now = time.monotonic()
     if now - _slot.checked_at < ACTIVE_CHECK_S:
@@ -53,7 +55,12 @@ def reward_model_active() -> RewardModel | None:
     try:
         if time.monotonic() - _slot.checked_at < ACTIVE_CHECK_S:
             return _slot.model
-        row = _active_row()
+        try:
+            row = _active_row()
+        except DatabaseError as exc:  # the database is away: keep serving what is loaded
+            logger.warning("cannot read the active reward-model version (%s); keeping %s", exc, getattr(_slot.model, "version", None))
+            _slot.checked_at = time.monotonic()
+            return _slot.model
         key = None if row is None else (row[0], row[1])
         if key != _slot.key:
             if row is None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from rewards.core.baseline import baseline_fit
 from rewards.core.bradley_terry import bradley_terry_fit, held_out_metrics
 from rewards.core.config import BaselineConfig, BradleyTerryConfig, MiningConfig
 from rewards.core.export import pairs_export
-from rewards.core.facts import completion_facts
+from rewards.core.facts import completion_facts, completion_merge
 from rewards.core.pairs import ScoredCompletion, preference_pairs, split_counts
 from rewards.core.product_score import product_score
 from rewards.core.signals import best_practice
@@ -49,8 +49,8 @@ def _key_in(key: str, values: list[str]) -> Q:
     migration 0002 serve; SQLite compares the JSON value (Django's text-key ``IN`` is
     broken there: it wraps each value in JSON_EXTRACT).
     """
-    if connection.vendor == "postgresql":
-        return Q(**{f"k_{key}__in": values})
+    if connection.vendor == "postgresql":  # has_key: the request_id index is partial on it
+        return Q(**{f"k_{key}__in": values, "payload__has_key": key})
     return Q(**{f"payload__{key}__in": values})
 
 
@@ -145,16 +145,17 @@ def _completion_rows(*, org: Organization, request_ids: list[str], config: Minin
         )
     for batch in _chunks(sorted(task_ids)):
         related.extend(Event.objects.filter(org=org, type__in=OUTCOME_TYPES, task_id__in=batch).order_by("ts", "id").values(*EVENT_FIELDS))
-    seen: set[str] = set()
+    parts: dict[str, list[dict]] = {}
+    for completion in completions:  # in time order: prompt and answer may come as two events
+        parts.setdefault(completion["payload"]["request_id"], []).append(completion)
     rows = []
-    for completion in completions:
-        request_id = completion["payload"]["request_id"]
-        if request_id in seen:  # a resent completion under a new event id: the first one counts
-            continue
-        seen.add(request_id)
+    for request_id, same in parts.items():
+        completion = completion_merge(same)
         facts = completion_facts(completion, related)
         score = product_score(facts, config.weights)
         signals = asdict(best_practice(facts.prompt, facts.response)) if facts.has_text else {}
+        if not facts.prompt_fingerprint:  # only an answer so far: kept, but it cannot pair
+            facts = replace(facts, prompt=None)
         rows.append(MinedCompletion(
             org=org, request_id=request_id, prompt_fingerprint=facts.prompt_fingerprint,
             model_version=facts.model_version, session_id=facts.session_id, task_id=facts.task_id,

@@ -75,16 +75,17 @@ def _scrubbed_value(value: Any) -> Any:
 def completion_captured(*, mode: str, payload: dict[str, Any]) -> dict[str, Any]:
     """The ``llm.completion`` payload as stored under capture ``mode`` (off | hashed | full).
 
-    Precondition: ``payload`` is valid under schema v1 (``prompt`` and ``response`` present).
+    Precondition: ``payload`` is valid under schema v1 (``prompt``, ``response`` or both).
     """
     kept = {key: value for key, value in payload.items() if key not in ("prompt", "response")}
-    prompt, response = content_scrub(payload["prompt"]), content_scrub(payload["response"])
-    prompt_text, response_text = content_text(prompt), content_text(response)
-    kept["prompt_chars"] = len(prompt_text)
-    kept["response_chars"] = len(response_text)
-    kept["prompt_fingerprint"] = text_fingerprint(prompt_text)
-    if mode in ("hashed", "full"):
-        kept["response_fingerprint"] = text_fingerprint(response_text)
-    if mode == "full":
-        kept["prompt"], kept["response"] = prompt, response
+    for name in ("prompt", "response"):
+        if name not in payload:
+            continue
+        content = content_scrub(payload[name])
+        text = content_text(content)
+        kept[f"{name}_chars"] = len(text)
+        if name == "prompt" or mode in ("hashed", "full"):
+            kept[f"{name}_fingerprint"] = text_fingerprint(text)
+        if mode == "full":
+            kept[name] = content
     return kept

@@ -88,8 +88,8 @@ class Event(models.Model):
             # so events without the key cost nothing at ingestion.
             models.Index(F("org"), KT("payload__request_id"), name="event_org_request_id",
                          condition=Q(payload__has_key="request_id")),
-            models.Index(F("org"), KT("payload__suggestion_id"), name="event_org_retention_suggestion",
-                         condition=Q(type="code.retention")),
+            models.Index(F("org"), KT("payload__suggestion_id"), name="event_org_suggestion_id",
+                         condition=Q(type__in=["code.retention", "suggestion.shown", "suggestion.accepted", "suggestion.rejected"])),
             models.Index(fields=["org", "task_id"], name="event_org_task_outcome",
                          condition=Q(type__in=["task.finished", "feedback"])),
         ]

@@ -142,9 +142,12 @@ PAYLOAD_SCHEMAS: dict[str, dict[str, Any]] = {
         "type": "object",
         "description": (
             "One model request and its answer. request_id joins it to the llm.usage, tool.call and "
-            "suggestion.* events it caused; stored under the org's content capture."
+            "suggestion.* events it caused; stored under the org's content capture. Producers that log "
+            "the prompt and the answer separately (OTLP) send two events with the same request_id."
         ),
-        "required": ["request_id", "prompt", "response"],
+        "required": ["request_id"],
+        "if": {"not": {"required": ["prompt"]}},
+        "then": {"required": ["response"]},
         "properties": {
             "request_id": _short,
             "prompt": _text_or_messages,

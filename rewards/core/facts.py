@@ -55,6 +55,38 @@ class CompletionFacts:
         return self.prompt is not None and self.response is not None
 
 
+def completion_merge(parts: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """One completion from the ``llm.completion`` events sharing a request_id, in time order.
+
+    Producers that log the request and the answer separately (Gemini CLI's api_request /
+    api_response, Claude Code's user_prompt) send them as separate events: the prompt (and
+    its fingerprint) comes from the first event that has one, the response and finish
+    reason from the last, suggestion ids from all. A single event is returned as it is.
+    """
+    parts = list(parts)
+    if len(parts) == 1:
+        return dict(parts[0])
+    merged = dict(parts[0])
+    payload: dict[str, Any] = {"request_id": parts[0]["payload"]["request_id"]}
+    suggestions: list[str] = []
+    for part in parts:
+        data = part["payload"]
+        if "prompt_fingerprint" in data and "prompt_fingerprint" not in payload:
+            for key in ("prompt", "prompt_fingerprint", "prompt_chars"):
+                if key in data:
+                    payload[key] = data[key]
+        for key in ("response", "response_fingerprint", "response_chars", "finish_reason"):
+            if key in data:
+                payload[key] = data[key]
+        suggestions.extend(s for s in data.get("suggestion_ids") or () if s not in suggestions)
+        for key in ("task_id", "session_id", "model_version"):
+            if not merged.get(key) and part.get(key):
+                merged[key] = part[key]
+    payload["suggestion_ids"] = suggestions
+    merged["payload"] = payload
+    return merged
+
+
 def completion_suggestion_ids(completion: Mapping[str, Any], related: Iterable[Mapping[str, Any]]) -> set[str]:
     """The completion's suggestions: listed by it, or naming its request_id."""
     request_id = completion["payload"]["request_id"]
@@ -112,7 +144,7 @@ def completion_facts(completion: Mapping[str, Any], related: Iterable[Mapping[st
     response = payload.get("response")
     return CompletionFacts(
         request_id=request_id,
-        prompt_fingerprint=payload["prompt_fingerprint"],
+        prompt_fingerprint=payload.get("prompt_fingerprint", ""),
         model_version=completion.get("model_version", ""),
         session_id=completion.get("session_id", ""),
         task_id=task_id,

@@ -30,7 +30,7 @@ and are not mapped to suggestions.
 
 Rejected versus ignored
 -----------------------
-Well-formed records that are not telemetry Flywheel uses (user prompts, config, unknown
+Well-formed records that are not telemetry Flywheel uses (user prompts without their text, config, unknown
 names, duplicates of facts taken elsewhere) are ignored: neither stored nor reported
 rejected. A record that is ours but whose events fail ``event_validate`` (or lack a time) is
 rejected as a whole, none of its events is kept, and its field errors go into the

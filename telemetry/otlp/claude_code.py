@@ -5,6 +5,9 @@ log ``claude_code.tool_result``                 ``tool.call``: tool ← tool_nam
                                                 success, error_kind ← error_type/error,
                                                 duration_ms, call_id ← tool_use_id,
                                                 arguments ← tool_input/tool_parameters
+log ``claude_code.user_prompt``                 ``llm.completion`` when the prompt text is
+                                                exported: prompt ← prompt, request_id ←
+                                                prompt.id (``telemetry.otlp.content``)
 log ``claude_code.api_request``                 ``llm.usage``: input_tokens, output_tokens,
                                                 cache_read_tokens, cache_write_tokens ←
                                                 cache_creation_tokens, latency_ms ←
@@ -23,6 +26,7 @@ from __future__ import annotations
 from typing import Any
 
 from telemetry.otlp.common import EDIT_TOOLS, SHORT_CHARS, Draft, Mapper, MappingOptions, Source, as_count, as_number, as_str, as_text, put
+from telemetry.otlp.content import completion_draft, prompt_text
 from telemetry.otlp.points import MetricContext, MetricMapper, PointValue, repeated_events
 from telemetry.otlp.tool_calls import tool_call_payload
 
@@ -31,6 +35,13 @@ def claude_tool_result(source: Source, options: MappingOptions) -> list[Draft]:
     attrs = source.attrs
     payload = tool_call_payload(source, tool=attrs.own("tool_name", "name"), success=attrs.own("success"), call_id=attrs.own("tool_use_id"))
     return [Draft("tool.call", payload)]
+
+
+def claude_user_prompt(source: Source, options: MappingOptions) -> list[Draft]:
+    """The user's prompt (only exported with OTEL_LOG_USER_PROMPTS=1) as the prompt of a completion."""
+    attrs = source.attrs
+    draft = completion_draft(source, request_id=attrs.own("prompt.id"), prompt=prompt_text(attrs, "prompt"))
+    return [draft] if draft is not None else []
 
 
 def claude_api_request(source: Source, options: MappingOptions) -> list[Draft]:
@@ -86,6 +97,7 @@ LOG_MAPPERS: dict[str, Mapper] = {
     "claude_code.api_request": claude_api_request,
     "claude_code.tool_decision": claude_tool_decision,
     "claude_code.code_edit_tool.decision": claude_tool_decision,
+    "claude_code.user_prompt": claude_user_prompt,
 }
 METRIC_MAPPERS: dict[str, MetricMapper] = {
     "claude_code.code_edit_tool.decision": claude_edit_decision_metric,

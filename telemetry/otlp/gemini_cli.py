@@ -50,6 +50,7 @@ from telemetry.otlp.common import (
     combined,
     put,
 )
+from telemetry.otlp.content import completion_draft, prompt_text
 from telemetry.otlp.points import MetricContext, MetricMapper, PointValue, repeated_events
 from telemetry.otlp.tool_calls import tool_call_payload
 
@@ -120,7 +121,17 @@ def gemini_api_response(source: Source, options: MappingOptions) -> list[Draft]:
         payload["cache_read_tokens"] = cached
     put(payload, "latency_ms", as_number(attrs.own("duration_ms")))
     put(payload, "request_id", as_text(attrs.own("response_id", "gen_ai.response.id"), SHORT_CHARS))
-    return [Draft("llm.usage", payload)]
+    drafts = [Draft("llm.usage", payload)]
+    completion = completion_draft(source, request_id=attrs.own("prompt_id"), response=prompt_text(attrs, "response_text"),
+                                  finish_reason=attrs.own("finish_reasons"))
+    return drafts + ([completion] if completion is not None else [])
+
+
+def gemini_prompt(source: Source, options: MappingOptions) -> list[Draft]:
+    """``user_prompt`` (prompt) and ``api_request`` (request_text): the prompt of the turn's completion."""
+    attrs = source.attrs
+    draft = completion_draft(source, request_id=attrs.own("prompt_id"), prompt=prompt_text(attrs, "prompt", "request_text"))
+    return [draft] if draft is not None else []
 
 
 def file_operation_metric(context: MetricContext, points: list[PointValue]) -> None:
@@ -137,6 +148,8 @@ def file_operation_metric(context: MetricContext, points: list[PointValue]) -> N
 LOG_MAPPERS: dict[str, Mapper] = {
     "gemini_cli.tool_call": gemini_tool_call,
     "gemini_cli.api_response": gemini_api_response,
+    "gemini_cli.user_prompt": gemini_prompt,
+    "gemini_cli.api_request": gemini_prompt,
 }
 METRIC_MAPPERS: dict[str, MetricMapper] = {
     "gemini_cli.file.operation.count": file_operation_metric,

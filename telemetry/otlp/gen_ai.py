@@ -7,7 +7,9 @@ log ``gen_ai.client.inference.operation.details``  ``llm.usage``: gen_ai.usage.i
                                                 gen_ai.usage.output_tokens, cache_read_tokens ←
                                                 gen_ai.usage.cache_read.input_tokens,
                                                 cache_write_tokens ←
-                                                gen_ai.usage.cache_creation.input_tokens
+                                                gen_ai.usage.cache_creation.input_tokens;
+                                                and ``llm.completion`` from its input/output
+                                                messages (``telemetry.otlp.content``)
 metric ``gen_ai.client.token.usage``            ``llm.usage``, one per (attributes but
 (histogram)                                     gen_ai.token.type, time) group: input/output
                                                 tokens ← the histogram sum of the points whose
@@ -35,6 +37,7 @@ from telemetry.otlp.common import (
     is_vendor,
     put,
 )
+from telemetry.otlp.content import completion_draft, semconv_messages
 from telemetry.otlp.envelope import map_source
 from telemetry.otlp.points import MetricContext, PointValue
 
@@ -46,8 +49,6 @@ def gen_ai_operation_details(source: Source, options: MappingOptions) -> list[Dr
         return []  # the vendor's own api_request/api_response event carries the same tokens
     total_input = as_count(attrs.own("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens"))
     output = as_count(attrs.own("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens"))
-    if total_input is None and output is None:
-        return []
     cache_read = as_count(attrs.own("gen_ai.usage.cache_read.input_tokens"))
     cache_write = as_count(attrs.own("gen_ai.usage.cache_creation.input_tokens"))
     payload: dict[str, Any] = {}
@@ -56,7 +57,14 @@ def gen_ai_operation_details(source: Source, options: MappingOptions) -> list[Dr
     put(payload, "cache_read_tokens", cache_read)
     put(payload, "cache_write_tokens", cache_write)
     put(payload, "request_id", as_text(attrs.own("gen_ai.response.id"), SHORT_CHARS))
-    return [Draft("llm.usage", payload)]
+    drafts = [Draft("llm.usage", payload)] if ("input_tokens" in payload or "output_tokens" in payload) else []
+    completion = completion_draft(
+        source, request_id=attrs.own("gen_ai.response.id"),
+        prompt=semconv_messages(attrs.own("gen_ai.input.messages"), system=attrs.own("gen_ai.system_instructions")),
+        response=semconv_messages(attrs.own("gen_ai.output.messages")),
+        finish_reason=attrs.own("gen_ai.response.finish_reasons"),
+    )
+    return drafts + ([completion] if completion is not None else [])
 
 
 _TOKEN_TYPES = {"input": "input_tokens", "prompt": "input_tokens", "output": "output_tokens", "completion": "output_tokens"}

@@ -69,3 +69,19 @@ def test_weights_come_from_config():
 def test_a_completion_nobody_reacted_to_scores_zero():
     score = product_score(completion_facts(COMPLETION, []), ProductScoreWeights())
     assert score.total == 0 and all(value is None for value in score.components.values())
+
+
+def test_a_prompt_and_its_answer_sent_apart_merge_into_one_completion():
+    from rewards.core.facts import completion_merge
+
+    prompt_part = {**COMPLETION, "payload": {"request_id": "r1", "prompt": "Fix it.", "prompt_fingerprint": "sha256:p", "prompt_chars": 7}}
+    request_part = {**COMPLETION, "payload": {"request_id": "r1", "prompt": "[history]", "prompt_fingerprint": "sha256:h", "prompt_chars": 9}}
+    answer_part = {**COMPLETION, "payload": {"request_id": "r1", "response": "$ ls", "response_fingerprint": "sha256:r",
+                                              "finish_reason": "STOP", "suggestion_ids": ["s1"]}}
+    merged = completion_merge([prompt_part, request_part, answer_part])
+    assert merged["payload"] == {"request_id": "r1", "prompt": "Fix it.", "prompt_fingerprint": "sha256:p", "prompt_chars": 7,
+                                 "response": "$ ls", "response_fingerprint": "sha256:r", "finish_reason": "STOP", "suggestion_ids": ["s1"]}
+    facts = completion_facts(merged, RELATED)
+    assert facts.has_text and facts.prompt_fingerprint == "sha256:p" and facts.accepted is True
+    only_answer = completion_facts(completion_merge([answer_part]), [])
+    assert only_answer.prompt_fingerprint == "" and not only_answer.has_text

@@ -78,3 +78,18 @@ def test_training_without_pairs_says_what_to_do():
         bradley_terry_fit([], TINY)
     with pytest.raises(ValueError, match="mine preferences first"):
         baseline_fit([], BaselineConfig())
+
+
+def test_any_local_hugging_face_checkpoint_can_be_the_backbone(pairs, tmp_path):
+    """A causal-LM checkpoint (the demo policy's format) gets a scalar head and trains."""
+    from tests.training.policy.factories import tiny_bootstrap
+
+    policy = tiny_bootstrap(tmp_path / "policy", steps=5).path
+    train, validation = pairs
+    fit = bradley_terry_fit(train[:48], BradleyTerryConfig(backbone=str(policy), epochs=1, batch_size=16, max_length=128))
+    assert fit.reward_model.model.config.num_labels == 1
+    assert len(fit.losses) == 1 and all(math.isfinite(loss) for loss in fit.losses)
+    scores = fit.reward_model.score([p.prompt for p in validation[:4]], [p.chosen for p in validation[:4]])
+    assert len(scores) == 4 and all(math.isfinite(s) for s in scores)
+    with pytest.raises(FileNotFoundError, match="config.json"):
+        bradley_terry_fit(train[:4], BradleyTerryConfig(backbone=str(tmp_path / "nothing")))
