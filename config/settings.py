@@ -195,3 +195,16 @@ TRAINING_RAY_PIP = [
         "TRAINING_RAY_PIP", "torch>=2.4 transformers>=4.45 safetensors>=0.4 tokenizers>=0.20 peft>=0.13 requests>=2.32 tqdm>=4.66"
     ).split() if p
 ]
+# Scheduled retraining: beat runs `training.retrain_if_due` every TRAINING_RETRAIN_CHECK_S;
+# per-org thresholds live in training.RetrainSchedule rows (editable at run time; these are
+# the values a new schedule starts with).
+TRAINING_RETRAIN_CHECK_S = float(os.environ.get("TRAINING_RETRAIN_CHECK_S", "300"))
+TRAINING_RETRAIN_DEFAULTS = {
+    "interval_s": int(os.environ.get("TRAINING_RETRAIN_INTERVAL_S", "3600")),
+    "min_new_events": int(os.environ.get("TRAINING_RETRAIN_MIN_NEW_EVENTS", "1000")),
+    "min_new_pairs": int(os.environ.get("TRAINING_RETRAIN_MIN_NEW_PAIRS", "0")),
+    "reward_model_min_pairs": int(os.environ.get("TRAINING_RETRAIN_REWARD_MODEL_MIN_PAIRS", "50")),
+    "reward_model_kind": os.environ.get("TRAINING_RETRAIN_REWARD_MODEL_KIND", "bradley_terry"),
+    "rl_config": {},
+}
+CELERY_BEAT_SCHEDULE["training-retrain-if-due"] = {"task": "training.retrain_if_due", "schedule": TRAINING_RETRAIN_CHECK_S}

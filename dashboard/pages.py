@@ -102,3 +102,8 @@ REWARD_MODELS = page_register(Page(
     summary="Reward-model versions trained on preferences mined from this organization's telemetry: held-out accuracy, calibration, the active one.",
     endpoints=("api-reward-models",), filters=(),
 ))
+TRAINING_RUNS = page_register(Page(
+    slug="training-runs", title="Training runs", template="dashboard/training_runs.html", section="Training", icon="pulse",
+    summary="RL runs on Ray: status, live reward and loss curves, lineage (dataset snapshot, reward model, parent policy), logs.",
+    endpoints=("api-training-runs",), filters=(),
+))

@@ -1,7 +1,7 @@
 """Dashboard URLs: one page per registered ``dashboard.pages.Page``, and the JSON endpoints."""
 from django.urls import path
 
-from dashboard import api, api_rewards
+from dashboard import api, api_rewards, api_training
 from dashboard.pages import PAGES
 from dashboard.views import DashboardPageView
 from rewards.api import HackingReportsApi
@@ -20,6 +20,8 @@ api_urlpatterns = [
     path("api/dead-letters/replay", api.DeadLetterReplayApi.as_view(), name="api-dead-letters-replay"),
     path("api/hacking-reports", HackingReportsApi.as_view(), name="api-hacking-reports"),
     path("api/reward-models", api_rewards.RewardModelsApi.as_view(), name="api-reward-models"),
+    path("api/training-runs", api_training.TrainingRunsApi.as_view(), name="api-training-runs"),
+    path("api/training-runs/<uuid:run_id>/stop", api_training.TrainingRunStopApi.as_view(), name="api-training-run-stop"),
 ]
 
 page_urlpatterns = [

@@ -95,3 +95,15 @@ def test_start_is_a_no_op_when_running(service_urls):
     for name in ("postgres", "redis", "kafka"):
         service_start(name)
     assert time.monotonic() - started < 30
+
+
+def test_ray_head_answers_the_jobs_api_and_comes_back_after_a_restart(service_urls):
+    from ray.job_submission import JobSubmissionClient
+
+    assert service_urls["RAY_ADDRESS"].startswith("http://127.0.0.1:")
+    assert isinstance(JobSubmissionClient(service_urls["RAY_ADDRESS"]).list_jobs(), list)
+    service_stop("ray")
+    with pytest.raises(Exception):
+        JobSubmissionClient(service_urls["RAY_ADDRESS"]).list_jobs()
+    service_start("ray")
+    assert isinstance(JobSubmissionClient(service_urls["RAY_ADDRESS"]).list_jobs(), list)

@@ -85,3 +85,28 @@ class TrainingRun(models.Model):
     @property
     def finished(self) -> bool:
         return self.status in FINISHED_STATUSES
+
+
+class RetrainSchedule(models.Model):
+    """When to retrain for one organization; edited at run time (admin, shell), read by ``retrain_if_due``.
+
+    Beat calls ``retrain_if_due`` every ``TRAINING_RETRAIN_CHECK_S`` seconds; each schedule
+    is checked at most every ``interval_s`` and starts a run only when enough new data arrived.
+    """
+
+    org = models.OneToOneField("telemetry.Organization", on_delete=models.CASCADE, related_name="retrain_schedule")
+    enabled = models.BooleanField(default=True)
+    interval_s = models.PositiveIntegerField(default=3600, help_text="Least seconds between two checks.")
+    min_new_events = models.PositiveIntegerField(default=1000, help_text="Telemetry events since the last snapshot needed to retrain.")
+    min_new_pairs = models.PositiveIntegerField(default=0, help_text="New preference pairs (over the last run's snapshot) needed to start an RL run.")
+    reward_model_min_pairs = models.PositiveIntegerField(default=50, help_text="Training pairs needed to retrain the reward model first.")
+    reward_model_kind = models.CharField(max_length=16, default="bradley_terry")
+    rl_config = models.JSONField(default=dict, help_text="RLConfig fields of the runs this schedule starts.")
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    last_outcome = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        app_label = "training"
+
+    def __str__(self) -> str:
+        return f"retrain schedule for {self.org_id}"

@@ -85,72 +85,76 @@ def rl_train(config: RLConfig, *, reporter: Reporter | None = None) -> RLResult:
 
     # --- actors: one learner, N rollout workers; workers start from the learner's weights --
     actor_options = {"num_cpus": 0.5, "num_gpus": 1 if config.device.startswith("cuda") else 0}
-    learner = ray.remote(Learner).options(**actor_options).remote(config, str(resume_path) if resume_path else None)
-    worker_class = rollout_worker_class(config)
-    workers = [ray.remote(worker_class).options(num_cpus=0.5).remote(config, i) for i in range(config.rollout_workers)]
-    weights_sync(learner, workers)
-    sample_round = ray_sample_round(config, workers)
+    actors: list[Any] = []
+    try:
+        learner = ray.remote(Learner).options(**actor_options).remote(config, str(resume_path) if resume_path else None)
+        worker_class = rollout_worker_class(config)
+        workers = [ray.remote(worker_class).options(num_cpus=0.5).remote(config, i) for i in range(config.rollout_workers)]
+        actors += [learner, *workers]
+        weights_sync(learner, workers)
+        sample_round = ray_sample_round(config, workers)
 
-    heldout_ids = heldout_task_ids(config)
-    heldout_before = state.get("heldout_before")
-    if heldout_ids and heldout_before is None:
-        heldout_before = _mean(ray.get(workers[0].evaluate.remote(heldout_ids)))
-        log.line(f"held-out success before training: {heldout_before:.3f} on {len(heldout_ids)} tasks")
-    _report(reporter, RunReport(step=start_step, total_steps=config.steps, logs=log.drain()))
+        heldout_ids = heldout_task_ids(config)
+        heldout_before = state.get("heldout_before")
+        if heldout_ids and heldout_before is None:
+            heldout_before = _mean(ray.get(workers[0].evaluate.remote(heldout_ids)))
+            log.line(f"held-out success before training: {heldout_before:.3f} on {len(heldout_ids)} tasks")
+        _report(reporter, RunReport(step=start_step, total_steps=config.steps, logs=log.drain()))
 
-    checkpoint_dir = str(resume_path) if resume_path else ""
-    metrics: dict[str, float] = history[-1] if history else {}
-    for step in range(start_step, config.steps):
-        step_started = time.monotonic()
-        # 1. rollouts, with dynamic sampling until the batch is full (or the round cap)
-        groups, sampled, rounds = collect_groups(config, curriculum, sample_round, rng=rng, step=step)
-        if not curriculum.active() and not groups:
-            log.line(f"step {step + 1}: every task is retired by the curriculum; stopping early")
-            break
-        # 2. the learner's update on the kept groups
-        train_metrics: dict[str, float] = {}
-        if groups:
-            train_metrics = ray.get(learner.train_step.remote(training_batch(groups)))
-            weights_sync(learner, workers)
-        # 3. metrics, report, checkpoint
-        metrics = step_metrics(sampled, kept_groups=len(groups), rounds=rounds, train=train_metrics, curriculum=curriculum)
-        metrics["step"] = step + 1
-        metrics["time/step_s"] = time.monotonic() - step_started
-        history.append(metrics)
-        log.line(
-            f"step {step + 1}/{config.steps} reward/mean={metrics['reward/mean']:.3f} "
-            f"kept={len(groups)} loss/policy={metrics.get('loss/policy', 0.0):.4f}"
+        checkpoint_dir = str(resume_path) if resume_path else ""
+        metrics: dict[str, float] = history[-1] if history else {}
+        for step in range(start_step, config.steps):
+            step_started = time.monotonic()
+            # 1. rollouts, with dynamic sampling until the batch is full (or the round cap)
+            groups, sampled, rounds = collect_groups(config, curriculum, sample_round, rng=rng, step=step)
+            if not curriculum.active() and not groups:
+                log.line(f"step {step + 1}: every task is retired by the curriculum; stopping early")
+                break
+            # 2. the learner's update on the kept groups
+            train_metrics: dict[str, float] = {}
+            if groups:
+                train_metrics = ray.get(learner.train_step.remote(training_batch(groups)))
+                weights_sync(learner, workers)
+            # 3. metrics, report, checkpoint
+            metrics = step_metrics(sampled, kept_groups=len(groups), rounds=rounds, train=train_metrics, curriculum=curriculum)
+            metrics["step"] = step + 1
+            metrics["time/step_s"] = time.monotonic() - step_started
+            history.append(metrics)
+            log.line(
+                f"step {step + 1}/{config.steps} reward/mean={metrics['reward/mean']:.3f} "
+                f"kept={len(groups)} loss/policy={metrics.get('loss/policy', 0.0):.4f}"
+            )
+            written = None
+            if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
+                written = checkpoint_save(config, learner, step=step + 1, rng=rng, curriculum=curriculum,
+                                          history=history, heldout_before=heldout_before)
+                checkpoint_dir = written
+                checkpoint_prune(checkpoints_dir, keep=config.keep_checkpoints)
+            keep_going = _report(reporter, RunReport(step=step + 1, total_steps=config.steps, metrics=metrics,
+                                                     logs=log.drain(), checkpoint=written))
+            if not keep_going:
+                raise RLStopped(f"stop requested at step {step + 1}")
+
+        if not checkpoint_dir or Path(checkpoint_dir).name != checkpoint_name(len(history)):
+            checkpoint_dir = checkpoint_save(config, learner, step=len(history), rng=rng, curriculum=curriculum,
+                                             history=history, heldout_before=heldout_before)
+        heldout_after = _mean(ray.get(workers[0].evaluate.remote(heldout_ids))) if heldout_ids else None
+        if heldout_after is not None:
+            log.line(f"held-out success after training: {heldout_after:.3f} on {len(heldout_ids)} tasks")
+        _report(reporter, RunReport(step=len(history), total_steps=config.steps, logs=log.drain(), checkpoint=checkpoint_dir))
+        return RLResult(
+            checkpoint_dir=checkpoint_dir,
+            steps=len(history),
+            resumed_from_step=start_step,
+            metrics=metrics,
+            history=history,
+            heldout_success_before=heldout_before,
+            heldout_success_after=heldout_after,
+            wall_time_s=time.monotonic() - started,
         )
-        written = None
-        if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
-            written = checkpoint_save(config, learner, step=step + 1, rng=rng, curriculum=curriculum,
-                                      history=history, heldout_before=heldout_before)
-            checkpoint_dir = written
-            checkpoint_prune(checkpoints_dir, keep=config.keep_checkpoints)
-        keep_going = _report(reporter, RunReport(step=step + 1, total_steps=config.steps, metrics=metrics,
-                                                 logs=log.drain(), checkpoint=written))
-        if not keep_going:
-            raise RLStopped(f"stop requested at step {step + 1}")
-
-    if not checkpoint_dir or Path(checkpoint_dir).name != checkpoint_name(len(history)):
-        checkpoint_dir = checkpoint_save(config, learner, step=len(history), rng=rng, curriculum=curriculum,
-                                         history=history, heldout_before=heldout_before)
-    heldout_after = _mean(ray.get(workers[0].evaluate.remote(heldout_ids))) if heldout_ids else None
-    if heldout_after is not None:
-        log.line(f"held-out success after training: {heldout_after:.3f} on {len(heldout_ids)} tasks")
-    _report(reporter, RunReport(step=len(history), total_steps=config.steps, logs=log.drain(), checkpoint=checkpoint_dir))
-    for actor in [learner, *workers]:
-        ray.kill(actor)
-    return RLResult(
-        checkpoint_dir=checkpoint_dir,
-        steps=len(history),
-        resumed_from_step=start_step,
-        metrics=metrics,
-        history=history,
-        heldout_success_before=heldout_before,
-        heldout_success_after=heldout_after,
-        wall_time_s=time.monotonic() - started,
-    )
+    finally:
+        for actor in actors:  # a failed or stopped run must not keep its CPUs reserved
+            ray.kill(actor)
 
 
 def curriculum_create(config: RLConfig) -> TaskCurriculum:
@@ -343,7 +347,21 @@ def _ray_init() -> None:
         repo = str(Path(__file__).resolve().parents[2])
         paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
         os.environ["PYTHONPATH"] = os.pathsep.join([repo, *[p for p in paths if p != repo]])
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        # Ray enables faulthandler on sys.stderr, which a Celery worker replaces by a proxy with no fileno.
+        redirected = not hasattr(sys.stderr, "fileno") or _no_fileno(sys.stderr)
+        saved, sys.stderr = sys.stderr, (sys.__stderr__ if redirected else sys.stderr)
+        try:
+            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        finally:
+            sys.stderr = saved
+
+
+def _no_fileno(stream: Any) -> bool:
+    try:
+        stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return True
+    return False
 
 
 def _report(reporter: Reporter | None, report: RunReport) -> bool:

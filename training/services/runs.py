@@ -287,3 +287,116 @@ def run_stop(*, run: TrainingRun) -> TrainingRun:
         return run_finish(run_id=run.pk, status=RunStatus.STOPPED, error="stopped before it started")
     run.refresh_from_db()
     return run
+
+
+# --- scheduled retraining ----------------------------------------------------------------
+
+RETRAIN_LOCK_S = 3600
+
+
+def retrain_schedule_get_or_create(*, org, **fields: Any):
+    """The org's schedule, created with the ``TRAINING_RETRAIN_DEFAULTS`` (overridden by ``fields``)."""
+    from training.models.runs import RetrainSchedule
+
+    defaults = dict(settings.TRAINING_RETRAIN_DEFAULTS) | fields
+    schedule, created = RetrainSchedule.objects.get_or_create(org=org, defaults=defaults)
+    if not created and fields:
+        for name, value in fields.items():
+            setattr(schedule, name, value)
+        schedule.save()
+    return schedule
+
+
+def retrain_if_due(*, now=None) -> list[str]:
+    """Check every enabled schedule that is due; returns one outcome line per schedule checked."""
+    from training.models.runs import RetrainSchedule
+
+    now = now or timezone.now()
+    outcomes = []
+    for schedule in RetrainSchedule.objects.filter(enabled=True).select_related("org"):
+        if schedule.last_checked_at and (now - schedule.last_checked_at).total_seconds() < schedule.interval_s:
+            continue
+        outcomes.append(f"{schedule.org.slug}: {retrain_org(schedule=schedule, now=now)}")
+    return outcomes
+
+
+def retrain_org(*, schedule, now=None) -> str:
+    """One check of one org: snapshot -> reward model (when due) -> RL run, or why not.
+
+    Never two runs for the same data: a lock per org keeps two triggers from mining at
+    once, and a run's ``data_key`` (org + snapshot watermark) is unique per kind in the
+    database, so a second trigger that gets past the lock still cannot create a run.
+    """
+    from django.core.cache import cache
+    from django.db import IntegrityError
+
+    from rewards.selectors import preference_dataset_latest
+    from telemetry.models import Event
+
+    org = schedule.org
+    lock = f"flywheel:retrain:{org.pk}"
+    if not cache.add(lock, "1", RETRAIN_LOCK_S):
+        return "skipped: another check of this organization is running"
+    try:
+        previous = preference_dataset_latest(org=org)
+        watermark = previous.watermark_event_id if previous is not None else 0
+        new_events = Event.objects.filter(org=org, id__gt=watermark).count()
+        if new_events < max(1, schedule.min_new_events):
+            return _retrain_outcome(schedule, now, f"not due: {new_events} new events < {schedule.min_new_events}")
+        dataset, reward_model, pairs_new = _retrain_data(schedule=schedule)
+        if pairs_new < schedule.min_new_pairs:
+            return _retrain_outcome(schedule, now, f"not due: {pairs_new} new pairs < {schedule.min_new_pairs} (snapshot {dataset.version})")
+        try:
+            with transaction.atomic():
+                run, token = run_create(
+                    config=dict(schedule.rl_config), org=org, trigger="schedule", dataset_snapshot_id=dataset.version,
+                    reward_model_version=reward_model or "", data_key=f"{org.slug}:{dataset.watermark_event_id}",
+                )
+                transaction.on_commit(lambda: _run_dispatch(run_id=run.pk, token=token))
+        except IntegrityError:
+            return _retrain_outcome(schedule, now, f"skipped: a run for snapshot watermark {dataset.watermark_event_id} exists")
+        return _retrain_outcome(schedule, now, f"started run {run.pk} on {dataset.version} (reward model {reward_model or 'none'})")
+    finally:
+        cache.delete(lock)
+
+
+def _retrain_data(*, schedule) -> tuple[Any, str | None, int]:
+    """Snapshot the dataset; retrain (and promote, if no worse) the reward model when due.
+
+    Returns (dataset, reward-model version used, pairs new since the last run's snapshot).
+    """
+    from rewards.models import PreferenceDataset, RewardModelVersion
+    from rewards.services import preferences_mine, reward_model_promote, reward_model_train
+
+    org = schedule.org
+    dataset = preferences_mine(org=org)
+    last_run = TrainingRun.objects.filter(org=org, kind=RunKind.RL).exclude(dataset_snapshot_id="").order_by("-created_at").first()
+    last_pairs = 0
+    if last_run is not None:
+        last = PreferenceDataset.objects.filter(version=last_run.dataset_snapshot_id).first()
+        last_pairs = (last.pairs_train + last.pairs_validation) if last is not None else 0
+    pairs_new = dataset.pairs_train + dataset.pairs_validation - last_pairs
+    active = RewardModelVersion.objects.filter(is_active=True).first()
+    used = active.version if active is not None else None
+    if dataset.pairs_train >= max(1, schedule.reward_model_min_pairs):
+        trained = reward_model_train(dataset=dataset, kind=schedule.reward_model_kind)
+        if active is None or (trained.pairwise_accuracy or 0.0) >= (active.pairwise_accuracy or 0.0):
+            used = reward_model_promote(version=trained).version
+    return dataset, used, pairs_new
+
+
+def _retrain_outcome(schedule, now, outcome: str) -> str:
+    schedule.last_checked_at = now or timezone.now()
+    schedule.last_outcome = outcome[:300]
+    schedule.save(update_fields=["last_checked_at", "last_outcome"])
+    return outcome
+
+
+def _run_dispatch(*, run_id: Any, token: str) -> None:
+    """After commit: submit to Ray (RAY_ADDRESS) or queue the local execution as a Celery task."""
+    if settings.RAY_ADDRESS:
+        run_submit_ray_job(run=TrainingRun.objects.get(pk=run_id), token=token)
+        return
+    from training.tasks import rl_run_execute_task
+
+    rl_run_execute_task.delay(str(run_id))
