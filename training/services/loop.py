@@ -102,8 +102,9 @@ class LoopConfig:
     """"baseline" (scikit-learn on signal features) or "bradley_terry" (torch)."""
     rl_steps: int = 20
     """GRPO/DAPO optimizer steps per cycle."""
-    rl_learning_rate: float = 1e-3
-    """RL learning rate."""
+    rl_learning_rate: float = 2e-4
+    """RL learning rate. Measured on v0 (seed 1 and 2 runs): 1e-3 for 20 steps cost 9.4 points
+    of held-out verified success (the gate refused it), 2e-4 for 12 steps 2.2 points."""
     rl_group_size: int = 8
     """Responses per prompt."""
     rl_prompts_per_step: int = 8
