@@ -20,7 +20,7 @@ help:
 	@echo "make services-up    start PostgreSQL, Redis, Kafka, Ray head (var/services/)"
 	@echo "make services-down  stop them (data is kept; rm -rf var/services to reset)"
 	@echo "make migrate        apply migrations to the real PostgreSQL"
-	@echo "make demo           the embedded demo: no servers, SQLite, in-process bus"
+	@echo "make demo           one whole turn of the loop on the embedded default (no servers)"
 	@echo "make test           install + services-up + pytest (PYTEST_ARGS='-k foo' to filter)"
 
 install: system venv kafka-jars assets agent-clis
@@ -60,10 +60,15 @@ services-status:
 migrate: services-up
 	$(SERVICES_ENV) && $(VENV)/bin/python manage.py migrate --noinput
 
-# The embedded default: no servers, so none of the service settings may leak in.
+# The embedded default: no servers, so none of the service settings may leak in. One whole
+# turn of the loop (creating v0 first if needed): serve, traffic, mine, reward model, RL,
+# gate, canary, automatic promote/rollback, before/after table. `manage.py demo` still
+# shows the telemetry side alone.
+DEMO_SEED ?= 7
+DEMO_ARGS ?=
 demo: venv
-	env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL -u KAFKA_BOOTSTRAP_SERVERS \
-	  $(VENV)/bin/python manage.py demo
+	env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL -u KAFKA_BOOTSTRAP_SERVERS -u RAY_ADDRESS \
+	  $(VENV)/bin/python manage.py run_loop --cycles 1 --seed $(DEMO_SEED) $(DEMO_ARGS)
 
 test: services-up
 	$(SERVICES_ENV) && $(VENV)/bin/pytest $(PYTEST_ARGS)

@@ -186,6 +186,9 @@ LOGGING = {
     },
 }
 
+# Model releases: clients re-ask GET /api/v1/assignment this often, so a promotion or a
+# rollback reaches every client within this many seconds.
+FLYWHEEL_ASSIGNMENT_POLL_S = int(os.environ.get("FLYWHEEL_ASSIGNMENT_POLL_S", "30"))
 # Training runs (training/): RL jobs on Ray.
 TRAINING_RUNS_DIR = Path(os.environ.get("TRAINING_RUNS_DIR", VAR_DIR / "rl" / "runs"))
 # Where a Ray job reports progress to (this Flywheel's base URL as the cluster sees it).

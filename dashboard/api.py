@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers
 from rest_framework.response import Response
@@ -501,3 +502,29 @@ class DeadLetterReplayApi(APIView):
 __all__ = [
     "BreakdownApi", "CompareApi", "DeadLetterReplayApi", "IngestionApi", "OverviewApi", "ToolErrorsApi", "TrendsApi", "VersionsApi",
 ]
+
+
+# --- deployments (model registry, canaries) --------------------------------------------
+
+
+class DeploymentsApi(DashboardApi):
+    """Model versions with lineage and state; canary rollouts with progress and every decision."""
+
+    query_class = OrgQuery
+    list_fields = ()
+
+    @extend_schema(
+        tags=TAGS, operation_id="dashboard_deployments", parameters=[OrgQuery], responses={200: OpenApiTypes.OBJECT, **ERRORS},
+        description=(
+            "versions: name, state (candidate, canary, serving, retired, rolled_back), artifact, parent, RL run, "
+            "reward-model version, gate result; rollouts: candidate, control, status, canary share, sessions per arm "
+            "against the minimum (progress), deadline, and every decision with its verdict, reason and per-metric numbers."
+        ),
+    )
+    def get(self, request):
+        return super().get(request)
+
+    def build(self, org, q):
+        from training.selectors.deployments import deployments_overview
+
+        return deployments_overview(org=org)

@@ -87,6 +87,11 @@ INGESTION = page_register(Page(
     summary="Events stored per minute, consumer lag, dead letters and rejected events.",
     endpoints=("api-ingestion",), filters=(),
 ))
+DEPLOYMENTS = page_register(Page(
+    slug="deployments", title="Deployments", template="dashboard/deployments.html", section="Operations", icon="columns",
+    summary="Model versions and their lineage, the evaluation gate, canaries in progress, and every promote or rollback decision with its numbers.",
+    endpoints=("api-deployments",), filters=(),
+))
 REWARD_MODELS = page_register(Page(
     slug="reward-models", title="Reward models", template="dashboard/reward_models.html", section="Rewards", icon="chart",
     summary="Reward-model versions trained on preferences mined from this organization's telemetry: held-out accuracy, calibration, the active one.",

@@ -16,6 +16,7 @@ api_urlpatterns = [
     path("api/breakdown", api.BreakdownApi.as_view(), name="api-breakdown"),
     path("api/tool-errors", api.ToolErrorsApi.as_view(), name="api-tool-errors"),
     path("api/ingestion", api.IngestionApi.as_view(), name="api-ingestion"),
+    path("api/deployments", api.DeploymentsApi.as_view(), name="api-deployments"),
     path("api/dead-letters/replay", api.DeadLetterReplayApi.as_view(), name="api-dead-letters-replay"),
     path("api/reward-models", api_rewards.RewardModelsApi.as_view(), name="api-reward-models"),
     path("api/hacking-reports", HackingReportsApi.as_view(), name="api-hacking-reports"),

@@ -65,6 +65,15 @@ class EvaluationReport:
     input_tokens_per_task: float
     hacks: dict[str, int] = field(default_factory=dict)
     """Hack kinds the verifier flagged (v0 was never shown any; should be empty)."""
+    output_tokens_sd: float | None = None
+    """Sample standard deviation of the output tokens per task (None below 2 tasks): with the
+    mean and ``tasks`` it gives the evaluation gate a t-test on tokens per task."""
+    hacked_tasks: int = 0
+    """Tasks whose response the verifier flagged with at least one hack."""
+    task_ids: tuple[str, ...] = ()
+    """The evaluated tasks, in order (two reports on the same tasks can be compared pairwise)."""
+    task_success: tuple[bool, ...] = ()
+    """Per task (same order as ``task_ids``): did the verifier judge the response a success."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, with each shell's error rate spelled out."""
@@ -185,6 +194,10 @@ def evaluation_report(
         output_tokens_per_task=_mean([g.completion_tokens for g in generations]),
         input_tokens_per_task=_mean([g.prompt_tokens for g in generations]),
         hacks=dict(sorted(hacks.items())),
+        output_tokens_sd=_sample_sd([g.completion_tokens for g in generations]),
+        hacked_tasks=sum(1 for v in verdicts if v.hacks),
+        task_ids=tuple(str(getattr(task, "task_id", "")) for task in tasks),
+        task_success=tuple(bool(v.success) for v in verdicts),
     )
 
 
@@ -212,6 +225,13 @@ def report_lines(report: EvaluationReport) -> list[str]:
     if report.hacks:
         lines.append("  hacks flagged: " + ", ".join(f"{k}={n}" for k, n in report.hacks.items()))
     return lines
+
+
+def _sample_sd(values: Sequence[float]) -> float | None:
+    if len(values) < 2:
+        return None
+    mean = _mean(values)
+    return (sum((float(v) - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
 
 
 def _mean(values: Sequence[float | bool | int]) -> float:

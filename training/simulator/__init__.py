@@ -24,7 +24,7 @@ the ``truth`` module computes what ``GET /api/v1/metrics/summary`` must then rep
 Deterministic: the same config and responder give the same events (ids included) and the
 same ground truth.
 """
-from training.simulator.assignment import HashSplit, SingleVersion, VersionAssigner
+from training.simulator.assignment import HashSplit, ServedAssignment, SingleVersion, VersionAssigner
 from training.simulator.population import UserProfile, population
 from training.simulator.responders import (
     HttpPolicyResponder,
@@ -41,6 +41,7 @@ from training.simulator.truth import GroundTruth, SUMMARY_KEYS, ground_truth, su
 
 __all__ = [
     "SUMMARY_KEYS",
+    "ServedAssignment",
     "GroundTruth",
     "HashSplit",
     "HttpPolicyResponder",

@@ -3,7 +3,8 @@
 Today: the one version the responder serves (``SingleVersion``), or ``--versions v1,v2``
 split by a hash of the user (``HashSplit``, optionally weighted). A canary assignment plugs
 in by implementing the same protocol (``assign`` receives the session start, so a ramp over
-time is possible). Assignments are sticky per user: a user sees one version in every
+time is possible); ``ServedAssignment`` asks a Flywheel deployment's
+``GET /api/v1/assignment`` for every session, as an IDE plugin does. Assignments are sticky per user: a user sees one version in every
 session, as production routing by user does.
 """
 from __future__ import annotations
@@ -85,3 +86,47 @@ class HashSplit:
 
     def __repr__(self) -> str:
         return f"HashSplit({list(self._versions)!r})"
+
+
+class ServedAssignment:
+    """Each session asks ``GET /api/v1/assignment?session_id=&user=`` which version to use.
+
+    ``versions`` lists every version the deployment may answer (the simulator checks the
+    responder serves them); an answer outside it is an error. Sessions ask at their start,
+    which is at least as often as the endpoint's ``poll_interval_s`` requires.
+    """
+
+    def __init__(self, base_url: str, api_key: str, *, versions: Sequence[str], timeout_s: float = 30.0) -> None:
+        import requests
+
+        if not versions:
+            raise ValueError("at least one version is required")
+        self.base_url = base_url.rstrip("/")
+        self._versions = tuple(versions)
+        self.timeout_s = timeout_s
+        self.http = requests.Session()
+        self.http.headers["Authorization"] = f"Bearer {api_key}"
+        self.answers: dict[str, int] = {}
+        """Sessions per version answered so far."""
+
+    @property
+    def versions(self) -> tuple[str, ...]:
+        return self._versions
+
+    def assign_session(self, *, session_id: str, user: str, at: datetime) -> str:
+        response = self.http.get(
+            f"{self.base_url}/api/v1/assignment", params={"session_id": session_id, "user": user}, timeout=self.timeout_s
+        )
+        if response.status_code != 200:
+            raise RuntimeError(f"/api/v1/assignment answered {response.status_code}: {response.text[:300]}")
+        version = response.json()["version"]
+        if version not in self._versions:
+            raise RuntimeError(f"/api/v1/assignment answered {version!r}, not one of {list(self._versions)}")
+        self.answers[version] = self.answers.get(version, 0) + 1
+        return version
+
+    def assign(self, *, user: str, at: datetime) -> str:
+        return self.assign_session(session_id=f"user-{user}", user=user, at=at)
+
+    def __repr__(self) -> str:
+        return f"ServedAssignment({self.base_url!r})"

@@ -131,8 +131,12 @@ def session_plan(
     ids = random.Random(f"{seed}:{run_start.isoformat()}:ids:{index}")
     profile = users[rng.randrange(len(users))]
     start = run_start + timedelta(seconds=rng.uniform(0.0, span_s))
-    version = assigner.assign(user=profile.user, at=start)
     session_id = f"sim-{ids.getrandbits(64):016x}"
+    assign_session = getattr(assigner, "assign_session", None)  # assigners that key on the session too
+    if assign_session is not None:
+        version = assign_session(session_id=session_id, user=profile.user, at=start)
+    else:
+        version = assigner.assign(user=profile.user, at=start)
     counts, weights = zip(*TASKS_PER_SESSION)
     n_tasks = rng.choices(counts, weights=weights, k=1)[0]
     tasks = []

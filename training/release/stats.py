@@ -1,0 +1,107 @@
+"""The statistical tests the gate and the canary judge use (pure; scipy for distributions).
+
+- ``proportion_worse_test`` / ``proportion_better_test``: one-sided two-proportion z-tests
+  with a margin (pooled standard error when the margin is 0, unpooled otherwise, as in a
+  Wald non-inferiority test);
+- ``mean_shift_test``: one-sided Welch t-test from mean, standard deviation and n;
+- ``mann_whitney_shift``: one-sided Mann-Whitney U (asymptotic, tie-corrected), Kayenta's
+  test for continuous per-session metrics;
+- ``paired_improvement_test``: one-sided paired z-test on per-item differences (both
+  policies answered the same tasks), with a margin;
+- ``holm_adjust``: Holm's step-down adjustment for a family of p-values.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from scipy import stats as scipy_stats
+
+
+def proportion_better_test(*, successes_a: int, trials_a: int, successes_b: int, trials_b: int, margin: float = 0.0) -> float | None:
+    """One-sided p for H1: p_b - p_a > margin (b beats a by more than ``margin``); None without data."""
+    if trials_a <= 0 or trials_b <= 0:
+        return None
+    pa, pb = successes_a / trials_a, successes_b / trials_b
+    if margin == 0.0:
+        pooled = (successes_a + successes_b) / (trials_a + trials_b)
+        se = math.sqrt(pooled * (1.0 - pooled) * (1.0 / trials_a + 1.0 / trials_b))
+    else:
+        se = math.sqrt(pa * (1.0 - pa) / trials_a + pb * (1.0 - pb) / trials_b)
+    diff = pb - pa - margin
+    if se == 0.0:
+        return 0.0 if diff > 0 else 1.0
+    return float(scipy_stats.norm.sf(diff / se))
+
+
+def proportion_worse_test(
+    *, successes_a: int, trials_a: int, successes_b: int, trials_b: int, higher_is_better: bool
+) -> float | None:
+    """One-sided p for H1: b is worse than a (lower share if higher is better, else higher)."""
+    if higher_is_better:
+        return proportion_better_test(successes_a=successes_b, trials_a=trials_b, successes_b=successes_a, trials_b=trials_a)
+    return proportion_better_test(successes_a=successes_a, trials_a=trials_a, successes_b=successes_b, trials_b=trials_b)
+
+
+def mean_shift_test(
+    *, mean_a: float, sd_a: float | None, n_a: int, mean_b: float, sd_b: float | None, n_b: int, increase: bool
+) -> float | None:
+    """One-sided Welch t-test p for H1: mean_b > mean_a (``increase``) or mean_b < mean_a."""
+    if n_a < 2 or n_b < 2 or sd_a is None or sd_b is None:
+        return None
+    va, vb = sd_a * sd_a / n_a, sd_b * sd_b / n_b
+    se = math.sqrt(va + vb)
+    diff = (mean_b - mean_a) if increase else (mean_a - mean_b)
+    if se == 0.0:
+        return 0.0 if diff > 0 else 1.0
+    df = (va + vb) ** 2 / ((va * va / (n_a - 1)) + (vb * vb / (n_b - 1)))
+    return float(scipy_stats.t.sf(diff / se, df))
+
+
+def mann_whitney_shift(a: Sequence[float], b: Sequence[float], *, b_greater: bool) -> float | None:
+    """One-sided Mann-Whitney U p for H1: b tends to be greater (``b_greater``) or smaller than a.
+
+    Asymptotic with tie and continuity correction; None when either sample is empty or all
+    values are equal (no ranking information).
+    """
+    if not a or not b:
+        return None
+    if len(set(a) | set(b)) < 2:
+        return 1.0
+    alternative = "greater" if b_greater else "less"
+    result = scipy_stats.mannwhitneyu(list(b), list(a), alternative=alternative, method="asymptotic", use_continuity=True)
+    return float(result.pvalue)
+
+
+def holm_adjust(p_values: Sequence[float | None]) -> list[float | None]:
+    """Holm step-down adjusted p-values (same order; None entries are not part of the family).
+
+    adjusted_(i) = max_{j <= i} min(1, (m - j + 1) p_(j)) over the ascending order.
+    """
+    tested = sorted((p, i) for i, p in enumerate(p_values) if p is not None)
+    m = len(tested)
+    adjusted: list[float | None] = [None] * len(p_values)
+    running = 0.0
+    for rank, (p, index) in enumerate(tested):
+        running = max(running, min(1.0, (m - rank) * p))
+        adjusted[index] = running
+    return adjusted
+
+
+def paired_improvement_test(a: Sequence[bool], b: Sequence[bool], *, margin: float = 0.0) -> float | None:
+    """One-sided p for H1: mean(b - a) > margin over paired outcomes (same items, same order).
+
+    d_i = b_i - a_i in {-1, 0, 1}; z = (mean(d) - margin) / (sd(d) / sqrt(n)). With no
+    discordant pair sd(d) = 0: p is 0 when the mean difference beats the margin, else 1.
+    """
+    if len(a) != len(b):
+        raise ValueError("paired outcomes must have the same length")
+    n = len(a)
+    if n < 2:
+        return None
+    diffs = [int(bool(y)) - int(bool(x)) for x, y in zip(a, b)]
+    mean = sum(diffs) / n
+    variance = sum((d - mean) ** 2 for d in diffs) / (n - 1)
+    if variance == 0.0:
+        return 0.0 if mean > margin else 1.0
+    return float(scipy_stats.norm.sf((mean - margin) / math.sqrt(variance / n)))
