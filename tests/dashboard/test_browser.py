@@ -17,6 +17,8 @@ from django.conf import settings as django_settings
 
 from dashboard.pages import PAGES
 from rewards.hacking import hacking_report_create
+from training.rl.reporting import RunReport
+from training.services.runs import run_create, run_report
 from tests.dashboard.conftest import FAST_HASHERS, PASSWORD, user_in
 from telemetry.services import api_key_create, organization_get_or_create
 from tests.dashboard.data import ACME_SIMULATED, GLOBEX_SIMULATED, ingestion_troubles, simulate_over_http
@@ -84,7 +86,16 @@ def run(settings, live_server):
         assert simulate_over_http(base_url=live_server.url, api_key=key, versions=versions, seed=seed) > 1000
         ingestion_troubles(base_url=live_server.url, api_key=key, org_slug=org.slug, dead_letters=dead)
     hacking_report_create(tasks=3)  # the reward-hacking page charts attack_rewarder runs (shared by every org)
+    training_run_reported(org=acme, steps=3)  # the training-runs page charts a run's reported curves
     return {"acme": acme, "globex": globex, "alice": user_in(acme, "alice", staff=True), "bob": user_in(globex, "bob")}
+
+
+def training_run_reported(*, org, steps: int) -> None:
+    """A run of ``org`` whose job reported ``steps`` steps of reward and loss curves."""
+    run, _ = run_create(config={"steps": steps}, org=org)
+    for step in range(1, steps + 1):
+        metrics = {"reward/mean": 0.2 + 0.1 * step, "loss/policy": 0.5 / step, "clip/fraction": 0.01, "entropy": 1.2}
+        run_report(run_id=run.pk, report=RunReport(step=step, total_steps=steps, metrics=metrics))
 
 
 class Session:
