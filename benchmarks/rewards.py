@@ -18,6 +18,11 @@ Per path (the active model: baseline = rule + scikit-learn, bradley_terry = torc
 * batches of 64: trajectories per second over ``--batches`` batches, both ways;
 * ratios HTTP / in-process (the HTTP overhead; the aim is <= 1.5x).
 
+Then (unless ``--skip-trl``) the reward model trained here against TRL's ``RewardTrainer`` on
+the same pairs and the same small backbone (``benchmarks/reward_model_vs_trl.py``):
+held-out pairwise accuracy of both and the training-time ratio (aim: accuracy >= TRL's in
+<= 0.5x its time).
+
 Trajectories are a fixed mix: terminal tasks with their task id (verified by the
 environment's shell tables), Claude Code / Gemini CLI chat transcripts with tool calls, and
 hacking variants from the attacker. Code tasks, whose verification runs hidden tests in a
@@ -163,6 +168,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=300, help="single-trajectory requests per path and way")
     parser.add_argument("--batches", type=int, default=15, help="batches of 64 per path and way")
     parser.add_argument("--database", default="flywheel_bench_rewards")
+    parser.add_argument("--skip-trl", action="store_true", help="leave out the reward-model training comparison with TRL")
     args = parser.parse_args()
     base = os.environ.get("DATABASE_URL")
     if not base:
@@ -238,6 +244,16 @@ def main() -> int:
     print(f"aims: p99 < 20 ms on the rule + scikit-learn path: in-process {sklearn_p99:.1f} ms, HTTP {http_p99:.1f} ms; "
           f"HTTP <= 1.5x in-process: {results['baseline']['http_over_in_process_p50']:.2f}x (one request, p50), "
           f"{results['baseline']['in_process_over_http_throughput']:.2f}x (batches of {BATCH})")
+    if not args.skip_trl:
+        from benchmarks.reward_model_vs_trl import reward_model_vs_trl
+
+        print("\ntraining our Bradley-Terry model and TRL's RewardTrainer on the same pairs ...", flush=True)
+        results["reward_model_vs_trl"] = trl = reward_model_vs_trl()
+        if "error" in trl["trl"]:
+            print(f"TRL could not run: {trl['trl']['error']}")
+        else:
+            print(f"held-out accuracy: ours {trl['ours']['pairwise_accuracy']:.4f}, TRL {trl['trl']['pairwise_accuracy']:.4f}; "
+                  f"training time ours/TRL {trl['time_ratio_ours_over_trl']:.3f} (aim: accuracy >= TRL's in <= 0.5x its time)")
     out = ROOT / "artifacts" / "benchmarks" / "rewards.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"requests": args.requests, "batches": args.batches, "batch": BATCH,
