@@ -138,9 +138,10 @@ def test_assignment_endpoint(org, v0, settings):
     assert "/api/v1/assignment" in schema["paths"]
 
 
-# The arms are split by a hash salted with the rollout's id, which differs from run to run.
-# "v1" of REFERENCE_MIXES is only mildly worse than "v0": with ~130 sessions per arm that is
-# significant for some splits and not for others. The rolled-back canary here is clearly worse.
+# The arms are split by a hash of the user salted with the rollout's id, which differs from
+# run to run. Users differ a lot (OS, task kinds), so with a few dozen users per arm their mix
+# alone can make an arm look better or worse: every session here is its own user. And "v1"
+# of REFERENCE_MIXES is only mildly worse than "v0"; the rolled-back canary here is clearly worse.
 CANARY_MIXES = {**REFERENCE_MIXES, "v1": (("linux_biased", 0.55), ("wrong", 0.25), ("verbose", 0.15), ("truncated", 0.05))}
 
 
@@ -150,7 +151,7 @@ def canary_traffic(base_url: str, api_key: str, *, versions: list[str], sessions
     start = datetime.now(timezone.utc).replace(microsecond=0)
     with TelemetrySender(base_url, api_key) as sender:
         simulate(
-            SimulationConfig(sessions=sessions, seed=seed, start=start, span_hours=1.0), responder=ReferenceResponder(CANARY_MIXES),
+            SimulationConfig(sessions=sessions, seed=seed, start=start, span_hours=1.0, sessions_per_user=1.0), responder=ReferenceResponder(CANARY_MIXES),
             assigner=assigner, sink=lambda record, json_events, otlp_events: sender.add(json_events), keep_events=False,
         )
     return Counter(assigner.answers)
