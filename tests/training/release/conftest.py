@@ -5,25 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.training.policy.factories import tiny_bootstrap, tiny_lora_adapter
 from training.serving.local_server import PolicyServer, policy_server_create
 
 BASE_NAME = "v0"
-
-
-@pytest.fixture(scope="session")
-def tiny_policy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tiny_bootstrap(tmp_path_factory.mktemp("release-tiny-policy")).path
-
-
-@pytest.fixture(scope="session")
-def lora_dir(tiny_policy: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tiny_lora_adapter(tiny_policy, tmp_path_factory.mktemp("release-lora"))
-
-
-@pytest.fixture(scope="session")
-def full_version_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tiny_bootstrap(tmp_path_factory.mktemp("release-full"), seed=1, steps=20).path
 
 
 @pytest.fixture()
