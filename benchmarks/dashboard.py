@@ -45,7 +45,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from benchmarks._postgres import bench_database_url, database_ensure  # noqa: E402
+from benchmarks._postgres import bench_database_url, database_ensure, django_setup  # noqa: E402
 
 ORG_SLUG = "bench"
 OTHER_ORG_SLUG = "bench-other"
@@ -91,19 +91,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 
-def django_setup(database_url: str) -> None:
-    os.environ["DATABASE_URL"] = database_url
-    # The embedded bus (the consumer's store, called in-process) and eager tasks.
-    for name in ("KAFKA_BOOTSTRAP_SERVERS", "CELERY_BROKER_URL", "REDIS_URL"):
-        os.environ.pop(name, None)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("FLYWHEEL_LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0, interactive=False)
 
 
 # --- synthetic events -------------------------------------------------------------------

@@ -42,44 +42,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._postgres import bench_database_url, database_ensure  # noqa: E402
+from benchmarks._postgres import bench_database_url, database_ensure, django_setup  # noqa: E402
 
 BATCH = 64
-
-
-def django_setup(database_url: str) -> None:
-    os.environ["DATABASE_URL"] = database_url
-    for name in ("KAFKA_BOOTSTRAP_SERVERS", "CELERY_BROKER_URL", "REDIS_URL"):
-        os.environ.pop(name, None)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("FLYWHEEL_LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0, interactive=False)
-
-
-def reference_pairs():
-    """(good, flawed) answer pairs of the environment's terminal and code tasks."""
-    from rewards.core.pairs import PreferencePair, prompt_split
-    from telemetry.completions import text_fingerprint
-    from training.environment import reference_response, task_catalog
-
-    pairs = []
-    for task in task_catalog(split="train"):
-        if task.kind == "multi_step":
-            continue
-        good = reference_response(task, flavor="good")
-        fingerprint = text_fingerprint(task.prompt)
-        for flavor, margin in (("linux_biased", 1.5), ("verbose", 0.5), ("reimplement", 1.0)):
-            flawed = reference_response(task, flavor=flavor)
-            if flawed != good:
-                pairs.append(PreferencePair(fingerprint, task.prompt, good, flawed, margin,
-                                            prompt_split(fingerprint, validation_share=0.25, seed="bench"),
-                                            (f"{task.task_id}-good",), (f"{task.task_id}-{flavor}",)))
-    return pairs
 
 
 def models_train(var_dir: Path) -> dict[str, object]:
@@ -89,12 +54,13 @@ def models_train(var_dir: Path) -> dict[str, object]:
     from rewards.core.config import BradleyTerryConfig
     from rewards.core.export import pairs_export
     from rewards.core.pairs import split_counts
+    from rewards.core.reference_pairs import reference_pairs
     from rewards.models import PreferenceDataset
     from rewards.services import reward_model_train
     from telemetry.services import organization_get_or_create
 
     settings.VAR_DIR = var_dir
-    pairs = reference_pairs()
+    pairs = reference_pairs(seed="bench")
     org = organization_get_or_create(slug="bench-rewards")
     directory = var_dir / "datasets" / "bench"
     files = pairs_export(pairs, directory)
