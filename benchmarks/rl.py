@@ -51,6 +51,7 @@ def run_ours(policy: Path, out: Path, args) -> dict:
         group_size=args.group_size, prompts_per_step=args.prompts, learning_rate=args.lr, max_new_tokens=args.max_tokens,
         overlong_buffer=args.max_tokens // 3, reward_source="environment", checkpoint_every=args.steps, seed=args.seed,
         dynamic_sampling=True, curriculum_min_samples=10**6, curriculum_window=10**6,
+        task_variants=False,  # TRL gets the catalog prompts: both train on the same tasks
     )
     started = time.monotonic()
     marks: list[tuple[int, float, float, float]] = []  # step, time since start, reward/mean, responses

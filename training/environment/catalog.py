@@ -1,11 +1,12 @@
 """The task catalog: every task, its split, and the hidden spec behind each task id."""
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 
 from training.environment.code_tasks import CodeSpec, build_code_specs, build_multi_step_specs
 from training.environment.terminal import TerminalSpec, build_terminal_specs
 from training.environment.types import SPLITS, Task
+from training.environment.variants import split_variant_id, terminal_variant
 
 Spec = TerminalSpec | CodeSpec
 
@@ -32,13 +33,30 @@ def task_catalog(*, split: str) -> list[Task]:
 
 
 def task_get(task_id: str) -> Task:
-    """The task with ``task_id``. Raises KeyError for unknown ids."""
+    """The task with ``task_id`` (a catalog id or a variant id). Raises KeyError for unknown ids."""
     return spec_for(task_id).task
 
 
 def spec_for(task_id: str) -> Spec:
-    """The hidden spec of a task (intent and arguments, or function, repo and tests)."""
+    """The hidden spec of a task (intent and arguments, or function, repo and tests).
+
+    A variant id (``<task_id>~<n>``, see ``training.environment.variants``) gives the
+    terminal task with its arguments renamed.
+    """
+    base, number = split_variant_id(task_id)
     try:
-        return _specs_by_id()[task_id]
+        spec = _specs_by_id()[base]
     except KeyError:
         raise KeyError(f"unknown task id {task_id!r}") from None
+    if number is None:
+        return spec
+    if not isinstance(spec, TerminalSpec):
+        raise KeyError(f"unknown task id {task_id!r}: only terminal tasks have variants")
+    return _terminal_variant(base, number)
+
+
+@lru_cache(maxsize=4096)
+def _terminal_variant(task_id: str, number: int) -> TerminalSpec:
+    spec = _specs_by_id()[task_id]
+    assert isinstance(spec, TerminalSpec)
+    return terminal_variant(spec, number)

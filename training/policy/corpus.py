@@ -12,14 +12,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from training.environment.variants import ALPHA_PIECE, renamed_piece
 from training.policy.config import CorpusMix
 
 WINDOWS_SHELLS = frozenset({"powershell", "pwsh", "cmd", "cmd.exe"})
 BACKTICKED = re.compile(r"`([^`\n]+)`")
-ALPHA_PIECE = re.compile(r"[A-Za-z]{2,}")
-# Kept as they are when renaming: they carry meaning (file type), not identity.
-KEEP_PIECES = frozenset({"md", "txt", "py", "log", "csv", "json", "yaml", "yml", "ini", "cfg", "bak", "db", "png", "toml"})
-_SYLLABLES = tuple(c + v for c in "bdfgklmnprstvz" for v in "aeiou")
 
 
 class TaskLike(Protocol):
@@ -120,7 +117,7 @@ def rename_arguments(prompt: str, response: str, rng: random.Random) -> tuple[st
     pieces: dict[str, str] = {}
 
     def rename(arg: str) -> str:
-        return ALPHA_PIECE.sub(lambda m: _renamed_piece(m.group(0), pieces, rng), arg)
+        return ALPHA_PIECE.sub(lambda m: renamed_piece(m.group(0), pieces, rng), arg)
 
     for arg in args:
         new = rename(arg)
@@ -132,15 +129,6 @@ def rename_arguments(prompt: str, response: str, rng: random.Random) -> tuple[st
 
 def _occurs(arg: str, response: str) -> bool:
     return arg in response or arg.replace("/", "\\") in response
-
-
-def _renamed_piece(piece: str, pieces: dict[str, str], rng: random.Random) -> str:
-    if piece.lower() in KEEP_PIECES:
-        return piece
-    if piece not in pieces:
-        fresh = "".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 3)))
-        pieces[piece] = fresh.upper() if piece.isupper() else fresh.capitalize() if piece[0].isupper() else fresh
-    return pieces[piece]
 
 
 def corpus_from_environment(

@@ -25,6 +25,7 @@ from typing import Any
 
 import torch
 
+from training.environment.variants import base_task_id, variant_id
 from training.rl import algorithms
 from training.rl.checkpoint import checkpoint_latest, checkpoint_name, checkpoint_prune, checkpoint_state
 from training.rl.config import RLConfig, RLConfigError, rl_config_from_dict, rl_config_load, rl_config_to_dict
@@ -34,6 +35,8 @@ from training.rl.reporting import HttpReporter, Reporter, RunReport
 from training.rl.rollout import Rollout, RolloutWorker
 
 logger = logging.getLogger("flywheel.rl")
+# Variant numbers drawn per terminal task: enough that a run almost never repeats one.
+VARIANTS_PER_TASK = 1_000_000
 
 
 class RLStopped(RuntimeError):
@@ -230,18 +233,27 @@ def collect_groups(
         task_ids = curriculum.sample(config.prompts_per_step - len(kept), rng)
         if not task_ids:
             break
+        if config.task_variants:
+            task_ids = [rollout_task_id(curriculum, task_id, rng) for task_id in task_ids]
         seed = config.seed * 1_000_003 + step * 1009 + rounds * 101
         groups = [with_overlong_penalty(config, g) for g in sample_round(task_ids, seed)]
         rounds += 1
         for group in groups:
             sampled += group
-            curriculum.record(group[0].task_id, [solved(config, r) for r in group])
+            curriculum.record(base_task_id(group[0].task_id), [solved(config, r) for r in group])
         rewards = torch.tensor([[r.reward for r in g] for g in groups])
         keep = algorithms.groups_with_signal(rewards) if config.dynamic_sampling else torch.ones(len(groups), dtype=torch.bool)
         kept += [g for g, k in zip(groups, keep.tolist()) if k]
         if not config.dynamic_sampling:
             break
     return kept[: config.prompts_per_step], sampled, rounds
+
+
+def rollout_task_id(curriculum: TaskCurriculum, task_id: str, rng: random.Random) -> str:
+    """A fresh argument-renamed variant of a terminal task (the curriculum still judges the base task)."""
+    if curriculum.tasks[task_id].kind != "terminal":
+        return task_id
+    return variant_id(task_id, rng.randrange(VARIANTS_PER_TASK))
 
 
 def ray_sample_round(config: RLConfig, workers: Sequence[Any]) -> Callable[[list[str], int], list[list[Rollout]]]:

@@ -101,3 +101,34 @@ def test_overlong_penalty_enters_the_reward_in_sampling():
     kept, _, _ = collect_groups(config, curriculum, lambda ids, seed: [[long_one, rollout("t", 1.0)]], rng=random.Random(0), step=0)
     assert [r.reward for r in kept[0]] == pytest.approx([0.0, 1.0])  # length 4 = max: -1; length 2: no penalty
     assert kept[0][0].components["overlong_buffer"] == pytest.approx(-1.0)
+
+
+def test_terminal_groups_get_fresh_variants_and_the_curriculum_judges_the_base_task():
+    config = RLConfig(group_size=2, prompts_per_step=2, dynamic_sampling=False, max_new_tokens=16, overlong_buffer=4)
+    tasks = [CurriculumTask("term-list_files-linux-bash-000", "terminal"), CurriculumTask("code-x", "code_edit")]
+    curriculum = TaskCurriculum(tasks, window=8, min_samples=8, solved_rate=1.0, unsolved_rate=0.0)
+    asked: list[str] = []
+
+    def sample_round(task_ids: list[str], seed: int) -> list[list[Rollout]]:
+        asked.extend(task_ids)
+        return [[rollout(t, 1.0), rollout(t, 0.0)] for t in task_ids]
+
+    for step in range(3):
+        collect_groups(config, curriculum, sample_round, rng=random.Random(step), step=step)
+    terminal = [t for t in asked if t.startswith("term-")]
+    assert len(terminal) == 3 and all(t.startswith("term-list_files-linux-bash-000~") for t in terminal)
+    assert len(set(terminal)) == 3  # a fresh variant each time
+    assert "code-x" in asked  # code tasks have no variants
+    assert set(curriculum.outcomes) <= {"term-list_files-linux-bash-000", "code-x"}
+    assert len(curriculum.outcomes["term-list_files-linux-bash-000"]) == 6
+
+
+def test_without_variants_the_catalog_task_is_rolled_out():
+    config = RLConfig(group_size=2, prompts_per_step=1, dynamic_sampling=False, max_new_tokens=16, overlong_buffer=4,
+                      task_variants=False)
+    curriculum = TaskCurriculum([CurriculumTask("term-list_files-linux-bash-000", "terminal")], window=4, min_samples=4,
+                                solved_rate=1.0, unsolved_rate=0.0)
+    asked: list[str] = []
+    collect_groups(config, curriculum, lambda ids, seed: asked.extend(ids) or [[rollout(t, 0.0), rollout(t, 1.0)] for t in ids],
+                   rng=random.Random(0), step=0)
+    assert asked == ["term-list_files-linux-bash-000"]
