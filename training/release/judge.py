@@ -5,11 +5,15 @@ same window using a Mann-Whitney U test and classifies it (pass / high / low) ag
 per-metric direction and effect thresholds; Argo Rollouts' analysis runs end Successful,
 Failed or Inconclusive, and an inconclusive run holds the rollout. Here:
 
-- Continuous per-session metrics (code retention at 5 min, tokens per task) use the
-  one-sided Mann-Whitney U test on per-session values; rates pooled over their units
-  (tool-call error rate over tool calls, task success over finished tasks, Windows
-  terminal accuracy over shell tool calls on Windows) use the one-sided two-proportion
-  z-test.
+- The unit of analysis is the unit of assignment: the user (``SessionMetrics.unit``),
+  since assignment is sticky per user and one user's sessions share their OS, habits and
+  tasks. Sessions are first summed per user; treating them as independent would overstate
+  the evidence whenever a few users weigh heavily in an arm.
+- Continuous metrics (code retention at 5 min, tokens per task) use the one-sided
+  Mann-Whitney U test on per-user values; rates (tool-call error rate over tool calls, task
+  success over finished tasks, Windows terminal accuracy over shell tool calls on Windows)
+  use the one-sided z-test of a ratio with its delta-method variance over users
+  (``ratio_better_test``).
 - Each metric has a direction (``better``) and a tolerance: it is *significantly worse*
   when its Holm-adjusted one-sided p (Holm over all metrics of the judgement) is below
   ``alpha`` AND the canary is worse than the control by more than the tolerance.
@@ -21,10 +25,10 @@ Failed or Inconclusive, and an inconclusive run holds the rollout. Here:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from training.release.stats import holm_adjust, mann_whitney_shift, proportion_better_test
+from training.release.stats import holm_adjust, mann_whitney_shift, ratio_better_test
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,8 @@ class SessionMetrics:
     """One session's telemetry facts, as the judge needs them."""
 
     session_id: str
+    unit: str = ""
+    """The unit assignment is sticky for (the user); empty = the session is its own unit."""
     retention_retained: int = 0
     """Characters still present at the 5-minute retention check(s)."""
     retention_total: int = 0
@@ -123,7 +129,7 @@ class MetricComparison:
     control: float | None
     canary: float | None
     n_control: int
-    """Units the value is over: sessions (continuous) or calls / tasks (rates)."""
+    """Users (units of assignment) the value is over: those with a value, or with trials for a rate."""
     n_canary: int
     worse_by: float | None
     tolerance: float
@@ -152,21 +158,37 @@ def _mean(values: Sequence[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
+_COUNT_FIELDS = tuple(f.name for f in fields(SessionMetrics) if f.name not in ("session_id", "unit"))
+
+
+def units_aggregate(sessions: Sequence[SessionMetrics]) -> list[SessionMetrics]:
+    """Sessions summed per unit of assignment (``unit``, else the session itself), in unit order."""
+    summed: dict[str, dict[str, int]] = {}
+    for session in sessions:
+        unit = session.unit or session.session_id
+        totals = summed.setdefault(unit, dict.fromkeys(_COUNT_FIELDS, 0))
+        for name in _COUNT_FIELDS:
+            totals[name] += getattr(session, name)
+    return [SessionMetrics(session_id=unit, unit=unit, **totals) for unit, totals in sorted(summed.items())]
+
+
 def metric_compare(metric: JudgeMetric, control: Sequence[SessionMetrics], canary: Sequence[SessionMetrics]) -> MetricComparison:
-    """One metric, canary against control, before the multiple-comparison correction."""
+    """One metric, canary against control, before the multiple-comparison correction.
+
+    ``control`` and ``canary`` are per-user records (``units_aggregate``).
+    """
     higher = metric.better == "higher"
     if metric.kind == "rate":
         count = RATE_COUNTS[metric.key]
-        c_hits, c_trials = map(sum, zip(*(count(s) for s in control))) if control else (0, 0)
-        k_hits, k_trials = map(sum, zip(*(count(s) for s in canary))) if canary else (0, 0)
-        c_value = c_hits / c_trials if c_trials else None
-        k_value = k_hits / k_trials if k_trials else None
+        c_units = [count(u) for u in control if count(u)[1] > 0]
+        k_units = [count(u) for u in canary if count(u)[1] > 0]
+        c_trials, k_trials = sum(t for _, t in c_units), sum(t for _, t in k_units)
+        c_value = sum(h for h, _ in c_units) / c_trials if c_trials else None
+        k_value = sum(h for h, _ in k_units) / k_trials if k_trials else None
         # "canary better" means a higher share when higher is better, a lower one otherwise.
-        args_up = dict(successes_a=c_hits, trials_a=c_trials, successes_b=k_hits, trials_b=k_trials)
-        args_down = dict(successes_a=k_hits, trials_a=k_trials, successes_b=c_hits, trials_b=c_trials)
-        p_better = proportion_better_test(**(args_up if higher else args_down))
-        p_worse = proportion_better_test(**(args_down if higher else args_up))
-        n_c, n_k, test = c_trials, k_trials, "one-sided two-proportion z-test"
+        p_better = ratio_better_test(c_units, k_units) if higher else ratio_better_test(k_units, c_units)
+        p_worse = ratio_better_test(k_units, c_units) if higher else ratio_better_test(c_units, k_units)
+        n_c, n_k, test = len(c_units), len(k_units), "one-sided delta-method z-test of the ratio over users"
         worse_by = None if c_value is None or k_value is None else ((c_value - k_value) if higher else (k_value - c_value))
     else:
         value = CONTINUOUS_VALUES[metric.key]
@@ -175,7 +197,7 @@ def metric_compare(metric: JudgeMetric, control: Sequence[SessionMetrics], canar
         c_value, k_value = _mean(c_values), _mean(k_values)
         p_better = mann_whitney_shift(c_values, k_values, b_greater=higher)
         p_worse = mann_whitney_shift(c_values, k_values, b_greater=not higher)
-        n_c, n_k, test = len(c_values), len(k_values), "one-sided Mann-Whitney U on per-session values"
+        n_c, n_k, test = len(c_values), len(k_values), "one-sided Mann-Whitney U on per-user values"
         worse_by = None
         if c_value is not None and k_value is not None:
             if metric.key == "tokens_per_task":  # relative: tokens scale with the task mix
@@ -204,7 +226,8 @@ def canary_judge(
         return Judgement("wait", f"{n_control} control and {n_canary} canary sessions; waiting for "
                          f"{config.min_sessions_per_arm} per arm", n_control, n_canary)
 
-    raw = [metric_compare(metric, control, canary) for metric in config.metrics]
+    control_units, canary_units = units_aggregate(control), units_aggregate(canary)
+    raw = [metric_compare(metric, control_units, canary_units) for metric in config.metrics]
     adjusted_worse = holm_adjust([m.p_worse for m in raw])
     adjusted_better = holm_adjust([m.p_better for m in raw])
     compared = []

@@ -8,6 +8,11 @@
   test for continuous per-session metrics;
 - ``paired_improvement_test``: one-sided paired z-test on per-item differences (both
   policies answered the same tasks), with a margin;
+- ``ratio_better_test``: one-sided z-test of a ratio metric (sum of hits / sum of trials)
+  whose trials come in clusters (the users assignment is sticky for), with the delta-method
+  variance of the ratio (Deng, Knoblich and Lu, "Applying the Delta Method in Metric
+  Analytics", KDD 2018): calls of one user are not independent, so the pooled
+  two-proportion test would overstate the evidence;
 - ``holm_adjust``: Holm's step-down adjustment for a family of p-values.
 """
 from __future__ import annotations
@@ -105,3 +110,38 @@ def paired_improvement_test(a: Sequence[bool], b: Sequence[bool], *, margin: flo
     if variance == 0.0:
         return 0.0 if mean > margin else 1.0
     return float(scipy_stats.norm.sf((mean - margin) / math.sqrt(variance / n)))
+
+
+def ratio_delta_variance(clusters: Sequence[tuple[float, float]]) -> tuple[float, float] | None:
+    """[(hits_i, trials_i)] per cluster -> (ratio sum(hits)/sum(trials), its delta-method variance).
+
+    Var(R) ~= (s_Y^2 - 2 R s_YN + R^2 s_N^2) / (n * mean_N^2), with the sample (co)variances
+    of hits Y and trials N over the n clusters. None with fewer than 2 clusters or no trials.
+    """
+    n = len(clusters)
+    total_trials = sum(trials for _, trials in clusters)
+    if n < 2 or total_trials <= 0:
+        return None
+    ratio = sum(hits for hits, _ in clusters) / total_trials
+    mean_y = sum(hits for hits, _ in clusters) / n
+    mean_n = total_trials / n
+    var_y = sum((hits - mean_y) ** 2 for hits, _ in clusters) / (n - 1)
+    var_n = sum((trials - mean_n) ** 2 for _, trials in clusters) / (n - 1)
+    cov_yn = sum((hits - mean_y) * (trials - mean_n) for hits, trials in clusters) / (n - 1)
+    variance = max(0.0, var_y - 2.0 * ratio * cov_yn + ratio * ratio * var_n) / (n * mean_n * mean_n)
+    return ratio, variance
+
+
+def ratio_better_test(
+    a: Sequence[tuple[float, float]], b: Sequence[tuple[float, float]], *, margin: float = 0.0
+) -> float | None:
+    """One-sided p for H1: ratio_b - ratio_a > margin, clusters given as [(hits, trials)]; None without data."""
+    stats_a, stats_b = ratio_delta_variance(a), ratio_delta_variance(b)
+    if stats_a is None or stats_b is None:
+        return None
+    (ratio_a, var_a), (ratio_b, var_b) = stats_a, stats_b
+    diff = ratio_b - ratio_a - margin
+    se = math.sqrt(var_a + var_b)
+    if se == 0.0:
+        return 0.0 if diff > 0 else 1.0
+    return float(scipy_stats.norm.sf(diff / se))

@@ -88,20 +88,23 @@ def assignment_get(*, org: Organization, session_id: str, user: str | None = Non
 def rollout_session_metrics(*, rollout: Rollout) -> tuple[list[SessionMetrics], list[SessionMetrics]]:
     """(control sessions, canary sessions) from the telemetry both arms sent since the rollout began.
 
-    Reads raw events, not rollups: the Mann-Whitney test needs per-session values, which
-    hourly rollups do not keep. The window is by arrival (``received_at``), the same for both arms.
+    Reads raw events, not rollups: the judge needs per-user values (each session carries
+    its user, the unit assignment is sticky for), which hourly rollups do not keep. The window is by arrival (``received_at``), the same for both arms.
     """
     names = {rollout.control.name: "control", rollout.candidate.name: "canary"}
     rows = (
         Event.objects.filter(org=rollout.org, model_version__in=list(names), received_at__gte=rollout.started_at)
-        .values_list("model_version", "session_id", "task_id", "type", "os", "shell", "payload")
+        .values_list("model_version", "session_id", "user_hash", "task_id", "type", "os", "shell", "payload")
         .order_by()
     )
     facts: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     task_tokens: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     finished: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for version, session, task, kind, os_name, shell, payload in rows:
+    users: dict[tuple[str, str], str] = {}
+    for version, session, user, task, kind, os_name, shell, payload in rows:
         f = facts[(version, session)]
+        if user:
+            users[(version, session)] = user
         if kind == "tool.call":
             failed = int(payload.get("status") == "error")
             f["tool_calls"] += 1
@@ -124,7 +127,8 @@ def rollout_session_metrics(*, rollout: Rollout) -> tuple[list[SessionMetrics], 
     arms: dict[str, list[SessionMetrics]] = {"control": [], "canary": []}
     for (version, session), f in sorted(facts.items()):
         tokens = sum(task_tokens[(version, session)].get(t, 0) for t in finished[(version, session)])
-        arms[names[version]].append(SessionMetrics(session_id=session, finished_task_tokens=tokens, **f))
+        arms[names[version]].append(SessionMetrics(session_id=session, unit=users.get((version, session), ""),
+                                                   finished_task_tokens=tokens, **f))
     return arms["control"], arms["canary"]
 
 

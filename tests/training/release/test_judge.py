@@ -1,13 +1,15 @@
-"""The canary judge on per-session metrics."""
+"""The canary judge on per-user metrics, and its ratio test."""
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import replace
 
 import pytest
+from scipy import stats as scipy_stats
 
 from training.release.judge import JudgeConfig, JudgeMetric, SessionMetrics, canary_judge
-from training.release.stats import mann_whitney_shift
+from training.release.stats import mann_whitney_shift, ratio_better_test, ratio_delta_variance
 
 
 def sessions(n: int, *, success: float, errors: float, tokens: float, retention: float, seed: int) -> list[SessionMetrics]:
@@ -92,3 +94,52 @@ def test_mann_whitney_by_hand():
 def test_config_is_validated():
     with pytest.raises(ValueError, match="primary"):
         JudgeConfig(primary="acceptance_rate")
+
+
+def test_delta_method_ratio_variance_by_hand():
+    # clusters (hits, trials): (1, 2), (3, 4), (2, 6): R = 6/12 = 0.5; mean_Y 2, mean_N 4;
+    # s_Y^2 = (1 + 1 + 0)/2 = 1, s_N^2 = (4 + 0 + 4)/2 = 4, s_YN = (2 + 0 + 0)/2 = 1;
+    # Var(R) = (1 - 2*0.5*1 + 0.25*4) / (3 * 16) = 1/48
+    ratio, variance = ratio_delta_variance([(1, 2), (3, 4), (2, 6)])
+    assert ratio == pytest.approx(0.5) and variance == pytest.approx(1 / 48)
+    assert ratio_delta_variance([(1, 2)]) is None  # one cluster: no variance
+
+
+def test_one_session_per_user_matches_the_unpooled_proportion_test():
+    # Every user one trial: s_N^2 = 0, so Var(R) = s_Y^2 / n = p(1-p)/(n-1), the unpooled z-test with n-1.
+    a = [(1, 1)] * 30 + [(0, 1)] * 70
+    b = [(1, 1)] * 45 + [(0, 1)] * 55
+    p = ratio_better_test(a, b)
+    se = math.sqrt(0.3 * 0.7 / 99 + 0.45 * 0.55 / 99)
+    assert p == pytest.approx(scipy_stats.norm.sf(0.15 / se), rel=1e-6)
+
+
+def heavy_user_arm(error_rates: list[float], *, prefix: str, sessions_per_user: int = 12) -> list[SessionMetrics]:
+    """Users with their own tool-call error rate (as their OS and habits set it), many sessions each."""
+    out = []
+    for u, rate in enumerate(error_rates):
+        for k in range(sessions_per_user):
+            calls = 10
+            errors = round(calls * rate)
+            out.append(SessionMetrics(
+                session_id=f"{prefix}-{u}-{k}", unit=f"{prefix}-user-{u}", retention_retained=140, retention_total=200,
+                tasks_finished=2, tasks_succeeded=1, finished_task_tokens=400, tool_calls=calls, tool_errors=errors,
+            ))
+    return out
+
+
+def test_the_judge_counts_users_not_sessions():
+    """Same two kinds of users in both arms, a few more error-prone ones in the canary by chance:
+    per session (120 + 120 sessions, 1,200 calls each) that looks significant; per user (10 v 10) it is not."""
+    control = heavy_user_arm([0.1] * 6 + [0.6] * 4, prefix="control")
+    canary = heavy_user_arm([0.1] * 4 + [0.6] * 6, prefix="canary")
+    judgement = canary_judge(control=control, canary=canary, config=CONFIG, deadline_passed=False)
+    errors = next(m for m in judgement.metrics if m.key == "tool_call_error_rate")
+    assert (errors.n_control, errors.n_canary) == (10, 10)
+    assert errors.test == "one-sided delta-method z-test of the ratio over users"
+    assert errors.p_worse > 0.05
+    assert not errors.significantly_worse and judgement.verdict != "rollback"
+    # The same sessions judged as independent units would have rolled the canary back.
+    as_sessions = [replace(s, unit="") for s in control], [replace(s, unit="") for s in canary]
+    naive = canary_judge(control=as_sessions[0], canary=as_sessions[1], config=CONFIG, deadline_passed=False)
+    assert naive.verdict == "rollback" and "tool_call_error_rate" in naive.reason
