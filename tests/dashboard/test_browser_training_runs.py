@@ -16,11 +16,6 @@ from training.services.runs import run_create, run_execute_local, run_report
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def own_errors(session: Session) -> list[str]:
-    """Errors of this page (the login lands on the overview, which has no telemetry for this org)."""
-    return [e for e in session.errors if "overview.js" not in e]
-
-
 @pytest.fixture
 def acme_users(settings, tmp_path):
     settings.PASSWORD_HASHERS = FAST_HASHERS
@@ -51,7 +46,7 @@ def test_a_finished_run_shows_curves_lineage_and_logs(chromium, live_server, acm
         assert "step 3/3" in s.page.locator("#run-logs").inner_text()
         assert s.page.locator("[data-action=stop]").is_disabled()  # finished runs cannot be stopped
         s.shot("training-runs")
-        assert own_errors(s) == []
+        assert s.errors == []
     finally:
         s.close()
 
@@ -75,7 +70,7 @@ def test_live_curves_grow_and_staff_stop_the_run(chromium, live_server, acme_use
         assert run.stop_requested
         # the job sees the stop at its next report and ends as stopped
         assert run_report(run_id=run.pk, report=RunReport(step=3, total_steps=10)) is True
-        assert own_errors(s) == []
+        assert s.errors == []
     finally:
         s.close()
 
