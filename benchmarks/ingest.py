@@ -549,6 +549,8 @@ def end_to_end(*, args, env: dict[str, str], database_url: str, topics: dict[str
             stored.close()
             e2e_s = done - first
             http_s = last - first
+            # Wall-clock bounds of the timed window, to line it up with outside measurements (CPU per process).
+            window_unix = (time.time() - (time.perf_counter() - first), time.time() - (time.perf_counter() - done))
 
             # Idle latency: one client, one 100-event batch at a time.
             print("idle latency: one client, one 100-event batch at a time...")
@@ -570,6 +572,7 @@ def end_to_end(*, args, env: dict[str, str], database_url: str, topics: dict[str
         "http_seconds": http_s,
         "http_events_per_s": len(events) / http_s,
         "drain_after_last_202_s": e2e_s - http_s,
+        "window_unix": window_unix,
         "latency_loaded_ms": {"p50": percentile(loaded, 0.5) * 1e3, "p99": percentile(loaded, 0.99) * 1e3,
                               "mean": statistics.mean(loaded) * 1e3, "n": len(loaded), "batch": args.batch},
         "latency_idle_ms": {"p50": percentile(idle, 0.5) * 1e3, "p99": percentile(idle, 0.99) * 1e3,

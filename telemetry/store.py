@@ -59,28 +59,25 @@ def _rows_source(db, fields: Sequence[Any], rows: list[list[Any]]) -> tuple[str,
     None) as the source of an INSERT, with its parameters: on PostgreSQL ``_json_source``,
     elsewhere (SQLite) ``VALUES (..), (..)`` with Django's own preparation of each value."""
     if db.vendor == "postgresql":
-        return _json_source(db, fields, rows)
+        columns = [f.column for f in fields]
+        return _json_source(db, fields, [dict(zip(columns, row)) for row in rows])
     placeholders = ",".join(["(" + ",".join(["%s"] * len(fields)) + ")"] * len(rows))
     return f"VALUES {placeholders}", [f.get_db_prep_value(v, db, prepared=False) for row in rows for f, v in zip(fields, row)]
 
 
-def _json_source(db, fields: Sequence[Any], rows: list[list[Any]], *, numbered: bool = False) -> tuple[str, list[Any]]:
-    """PostgreSQL: the rows as one JSON document read by ``json_to_recordset``, typed by the
-    fields' columns; ``numbered`` adds a ``position`` column, each row's index in ``rows``.
+def _json_source(db, fields: Sequence[Any], objects: list[dict[str, Any]], *, numbered: bool = False) -> tuple[str, list[Any]]:
+    """PostgreSQL: ``objects`` (plain values keyed by the fields' columns) as one JSON document
+    read by ``json_to_recordset``, typed by the fields' columns; ``numbered`` adds a
+    ``position`` column, each object's place in ``objects`` (from 1).
 
     orjson encodes the whole batch in C and the server parses it in C: binding every value
     through psycopg's per-value adaptation (arrays per column) cost more than the database's
     own work.
     """
-    columns = [f.column for f in fields]
-    definition = ",".join(f'"{c}" {f.db_type(db)}' for c, f in zip(columns, fields))
-    if numbered:
-        definition += ',"position" integer'
-        objects = [{**dict(zip(columns, row)), "position": index} for index, row in enumerate(rows)]
-    else:
-        objects = [dict(zip(columns, row)) for row in rows]
-    document = orjson.dumps(objects, default=_json_default)
-    return f"SELECT * FROM json_to_recordset(%s::json) AS source({definition})", [document.decode()]
+    columns = [f'"{f.column}"' for f in fields]
+    function = f"json_to_recordset(%s::json) AS ({','.join(f'{c} {f.db_type(db)}' for c, f in zip(columns, fields))})"
+    ordinality = f" WITH ORDINALITY AS source({','.join(columns)},position)" if numbered else " AS source"
+    return f"SELECT * FROM ROWS FROM ({function}){ordinality}", [orjson.dumps(objects, default=_json_default).decode()]
 
 
 def _json_default(value: Any) -> Any:
@@ -206,10 +203,9 @@ def _events_insert(batch: list[StoredEvent]) -> list[dict[str, Any]]:
     inserted: list[dict[str, Any]] = []
     for start in range(0, len(rows), INSERT_CHUNK_ROWS):
         chunk = rows[start:start + INSERT_CHUNK_ROWS]
-        values = [[row[c] for c in EVENT_COLUMNS] for row in chunk]
         if db.vendor == "postgresql":
             # The statement answers the positions of the rows it inserted: no per-row key to rebuild.
-            source, params = _json_source(db, fields, values, numbered=True)
+            source, params = _json_source(db, fields, chunk, numbered=True)
             sql = (
                 f"WITH source AS ({source}), inserted AS ("
                 f"INSERT INTO {table} ({columns}) SELECT {columns} FROM source "
@@ -218,9 +214,9 @@ def _events_insert(batch: list[StoredEvent]) -> list[dict[str, Any]]:
             )
             with _bulk_cursor(db) as cursor:
                 cursor.execute(sql, params)
-                inserted.extend(chunk[position] for (position,) in cursor.fetchall())
+                inserted.extend(chunk[position - 1] for (position,) in cursor.fetchall())
             continue
-        source, params = _rows_source(db, fields, values)
+        source, params = _rows_source(db, fields, [[row[c] for c in EVENT_COLUMNS] for row in chunk])
         with _bulk_cursor(db) as cursor:
             cursor.execute(f"INSERT INTO {table} ({columns}) {source} ON CONFLICT (org_id, event_id) DO NOTHING RETURNING org_id, event_id", params)
             # SQLite returns the 32-digit hex Django stores.
