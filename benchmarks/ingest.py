@@ -15,8 +15,11 @@ What it does, in one run:
    settings: acks=all, idempotence, same compression) to a topic of their own, as fast as
    one producer takes them, timed until every record is acknowledged: (a) one record per
    event (``event_normalize`` + ``message_encode`` of each event: the baseline the aim is
-   measured against), and (b) the exact records the app publishes for these events POSTed
-   ``--batch`` at a time (``messages_encode``: one per request and session).
+   measured against); (a') the same in a process where kafka-python cannot import
+   ``crc32c`` and computes record CRCs in pure Python, as every run did before ``crc32c``
+   joined the dependencies (the ratio against it compares with those runs); and (b) the
+   exact records the app publishes for these events POSTed ``--batch`` at a time
+   (``messages_encode``: one per request and session).
 3. Raw PostgreSQL COPY rate: the same rows (decoded from those records exactly as the
    consumer does) COPYed with psycopg 3 into the real ``telemetry_event`` table (same
    indexes, same WAL) under an organization of their own, pre-formatted as COPY text,
@@ -88,7 +91,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (default 4)")
     parser.add_argument("--clients-process", action="store_true",
                         help="run the client threads in a process of their own (default: in the app's process)")
-    parser.add_argument("--consumers", type=int, default=1, help="consume_telemetry processes in the group (default 1)")
+    parser.add_argument("--consumers", type=int, default=2,
+                        help="consume_telemetry processes in the group (default 2, as docs/operations.md recommends; at most --partitions)")
     parser.add_argument("--max-records", type=int, default=None, help="consume_telemetry --max-records (default: its own default)")
     parser.add_argument("--partitions", type=int, default=4, help="partitions of the benchmark topics (default 4)")
     parser.add_argument("--copy-chunk", type=int, default=10_000, help="rows per COPY transaction (default 10,000)")
@@ -254,6 +258,27 @@ def raw_producer_rate(*, bootstrap: str, topic: str, messages: list[tuple[str, b
     finally:
         producer.close(timeout=10)
     return {"events": events, "records": len(messages), "seconds": elapsed, "events_per_s": events / elapsed}
+
+
+def raw_producer_rate_pure_python_crc(*, bootstrap: str, topic: str, messages: list[tuple[str, bytes]], events: int, env: dict[str, str]) -> dict[str, float]:
+    """``raw_producer_rate`` in a process of its own where the ``crc32c`` package cannot be
+    imported, so kafka-python computes record-batch CRCs in pure Python: the raw producer
+    as it ran before ``crc32c`` joined the dependencies, for ratios comparable with earlier runs."""
+    import pickle
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        source, answer = Path(folder) / "messages.pickle", Path(folder) / "rate.json"
+        source.write_bytes(pickle.dumps(messages))
+        script = ("import sys; sys.modules['crc32c'] = None\n"  # `import crc32c` now raises ImportError
+                  "import django; django.setup()\n"
+                  "import json, pickle; from benchmarks.ingest import raw_producer_rate\n"
+                  "from kafka.record import util; assert util.crc32c_c is None\n"
+                  f"rate = raw_producer_rate(bootstrap={bootstrap!r}, topic={topic!r}, events={events}, "
+                  f"messages=pickle.loads(open({str(source)!r}, 'rb').read()), desc='raw producer, pure-Python CRC')\n"
+                  f"open({str(answer)!r}, 'w').write(json.dumps(rate))\n")
+        subprocess.run([sys.executable, "-c", script], cwd=ROOT, env={**os.environ, **env, "PYTHONPATH": str(ROOT)}, check=True)
+        return json.loads(answer.read_text())
 
 
 def raw_copy_rate(*, database_url: str, lines: list[bytes], chunk: int) -> dict[str, float]:
@@ -591,6 +616,9 @@ def report(results: dict[str, Any]) -> str:
     rows.append(("  HTTP only (first POST → last 202)", e2e["http_events_per_s"], e2e["http_seconds"]))
     if producer:
         rows.append(("raw Kafka producer, a record per event", producer["events_per_s"], producer["seconds"]))
+    if results.get("raw_producer_pure_python_crc"):
+        rows.append(("  the same, kafka-python's pure-Python CRC (without crc32c)", results["raw_producer_pure_python_crc"]["events_per_s"],
+                     results["raw_producer_pure_python_crc"]["seconds"]))
     if results.get("raw_producer_app_records"):
         app_records = results["raw_producer_app_records"]
         rows.append((f"raw Kafka producer, the app's {app_records['records']} records", app_records["events_per_s"], app_records["seconds"]))
@@ -654,6 +682,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             results["raw_producer"] = raw_producer_rate(bootstrap=bootstrap, topic=raw_topic, messages=messages["per_event"],
                                                         events=len(events), desc="raw producer, a record per event")
             print(f"raw producer, a record per event: {results['raw_producer']['events_per_s']:,.0f} events/s")
+            results["raw_producer_pure_python_crc"] = raw_producer_rate_pure_python_crc(
+                bootstrap=bootstrap, topic=raw_topic, messages=messages["per_event"], events=len(events), env=topics)
+            print(f"raw producer, a record per event, pure-Python CRC: {results['raw_producer_pure_python_crc']['events_per_s']:,.0f} events/s")
             results["raw_producer_app_records"] = raw_producer_rate(bootstrap=bootstrap, topic=raw_topic, messages=messages["app"],
                                                                     events=len(events), desc="raw producer, the app's records")
             print(f"raw producer, the app's records: {results['raw_producer_app_records']['events_per_s']:,.0f} events/s")
@@ -677,6 +708,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             "end to end / raw producer, a record per event": e2e / producer_rate,
             "end to end / raw producer, the app's records": e2e / app_records_rate,
             "end to end / min(COPY, producer per event)  (aim ≥ 50%)": e2e / min(copy_rate, producer_rate),
+            # The baseline of the runs before crc32c (kafka-python's pure-Python CRC), for comparison with them.
+            "end to end / min(COPY, producer per event, pure-Python CRC)": e2e / min(copy_rate, results["raw_producer_pure_python_crc"]["events_per_s"]),
         }
     results["ratios"] = ratios
     print()

@@ -427,11 +427,13 @@ def counters_add(model, key_columns: tuple[str, ...], counters_by_key: dict[tupl
     db = transaction.get_connection()
     for start in range(0, len(keys), INSERT_CHUNK_ROWS):
         chunk = keys[start:start + INSERT_CHUNK_ROWS]
-        prepared = [
-            [*key, *(counters_by_key[key].get(c, 0) for c in counter_columns)]
-            for key in chunk
-        ]
-        source, params = _rows_source(db, db_fields, prepared)
+        if db.vendor == "postgresql":
+            # Only the counters a row adds to travel; the others read as NULL, i.e. 0.
+            source, params = _json_source(db, db_fields, [{**dict(zip(key_columns, key)), **counters_by_key[key]} for key in chunk])
+            values = ",".join([*key_columns, *(f"COALESCE({c}, 0)" for c in counter_columns)])
+            source = f"SELECT {values} FROM ({source}) AS counters"
+        else:
+            source, params = _rows_source(db, db_fields, [[*key, *(counters_by_key[key].get(c, 0) for c in counter_columns)] for key in chunk])
         sql = f"INSERT INTO {table} ({','.join(columns)}) {source} ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
         with _bulk_cursor(db) as cursor:
             cursor.execute(sql, params)
