@@ -484,8 +484,8 @@ def _free_port() -> int:
 
 
 @contextmanager
-def gunicorn_server(*, env: dict[str, str], workers: int, threads: int, log_path: Path) -> Iterator[str]:
-    """``config.wsgi`` under gunicorn (gthread workers), as deployed; yield its base URL."""
+def gunicorn_server(*, env: dict[str, str], workers: int, threads: int, log_path: Path) -> Iterator[tuple[str, int]]:
+    """``config.wsgi`` under gunicorn (gthread workers), as deployed; yield its base URL and the master's pid."""
     import requests
 
     port = _free_port()
@@ -510,7 +510,7 @@ def gunicorn_server(*, env: dict[str, str], workers: int, threads: int, log_path
             if time.monotonic() > deadline:
                 raise SystemExit(f"gunicorn did not answer within 120 s; see {log_path}")
             time.sleep(0.2)
-        yield base_url
+        yield base_url, process.pid
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -518,6 +518,58 @@ def gunicorn_server(*, env: dict[str, str], workers: int, threads: int, log_path
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def _listening_pid(port: int) -> int | None:
+    import psutil
+
+    return next((c.pid for c in psutil.net_connections("tcp") if c.laddr and c.laddr.port == port and c.status == psutil.CONN_LISTEN), None)
+
+
+def cpu_groups(*, app_pid: int | None, consumer_pids: list[int], database_url: str, kafka_bootstrap: str) -> dict[str, list[int]]:
+    """The processes of each part of the pipeline, to charge CPU time to: the app (gunicorn's
+    master and workers), the consumers, this process (the HTTP clients), the Kafka broker and
+    the PostgreSQL server (with its backends), the latter two found by their listening port."""
+    import psutil
+
+    groups: dict[str, list[int]] = {}
+    if app_pid is not None:
+        groups["app (gunicorn)"] = [app_pid, *(c.pid for c in psutil.Process(app_pid).children(recursive=True))]
+    groups["consumers"] = list(consumer_pids)
+    groups["HTTP clients (this process)"] = [os.getpid()]
+    kafka_pid = _listening_pid(int(kafka_bootstrap.split(",")[0].rsplit(":", 1)[1]))
+    if kafka_pid is not None:
+        groups["Kafka broker"] = [kafka_pid]
+    postgres_pid = _listening_pid(urlparse(database_url).port or 5432)
+    if postgres_pid is not None:
+        groups["PostgreSQL"] = [postgres_pid]  # its backends are added at each snapshot (they come and go)
+    return groups
+
+
+def cpu_snapshot(groups: dict[str, list[int]]) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each group's processes (PostgreSQL: with its current children)."""
+    import psutil
+
+    totals: dict[str, float] = {}
+    for name, pids in groups.items():
+        processes = []
+        for pid in pids:
+            try:
+                process = psutil.Process(pid)
+                processes.append(process)
+                if name == "PostgreSQL":
+                    processes.extend(process.children(recursive=True))
+            except psutil.NoSuchProcess:
+                continue
+        total = 0.0
+        for process in processes:
+            try:
+                times = process.cpu_times()
+                total += times.user + times.system
+            except psutil.NoSuchProcess:
+                continue
+        totals[name] = total
+    return totals
 
 
 def end_to_end(*, args, env: dict[str, str], database_url: str, topics: dict[str, str], events, warmup_events, latency_events) -> dict[str, Any]:
@@ -550,7 +602,8 @@ def end_to_end(*, args, env: dict[str, str], database_url: str, topics: dict[str
     else:
         server, warmup_clients = local_app_server(), args.clients
     try:
-        with server as base_url, psycopg.connect(database_url, autocommit=True) as conn:
+        with server as served, psycopg.connect(database_url, autocommit=True) as conn:
+            base_url, app_pid = served if args.server == "gunicorn" else (served, None)
             url = f"{base_url}/api/v1/events"
             # Warm-up: the consumer joins its group, every connection opens.
             print("warming up (consumer group join, connections)...")
@@ -558,6 +611,9 @@ def end_to_end(*, args, env: dict[str, str], database_url: str, topics: dict[str
             wait_stored(conn, warm_org.id, len(warmup_events), timeout=120, consumers=consumers)
 
             base = load.accepted()
+            groups = cpu_groups(app_pid=app_pid, consumer_pids=[p.pid for p in consumers.processes],
+                                database_url=database_url, kafka_bootstrap=env["KAFKA_BOOTSTRAP_SERVERS"])
+            cpu_before = cpu_snapshot(groups)
             posted = tqdm(total=len(events), unit="ev", desc="posted (HTTP 202)", position=0)
             stored = tqdm(total=len(events), unit="ev", desc="stored (PostgreSQL)", position=1)
 
@@ -568,6 +624,7 @@ def end_to_end(*, args, env: dict[str, str], database_url: str, topics: dict[str
 
             sending = load.submit(url=url, api_key=keys[org.id], bodies=bodies, clients=args.clients)
             done = wait_stored(conn, org.id, len(events), timeout=args.timeout, consumers=consumers, bar=stored, tick=tick)
+            cpu_after = cpu_snapshot(groups)
             latencies, first, last = sending.result()
             tick()
             posted.close()
@@ -598,6 +655,9 @@ def end_to_end(*, args, env: dict[str, str], database_url: str, topics: dict[str
         "http_events_per_s": len(events) / http_s,
         "drain_after_last_202_s": e2e_s - http_s,
         "window_unix": window_unix,
+        # CPU time each part used in the timed window, per event: unlike the rates, it hardly
+        # moves with what else runs on the machine (the clients' share includes this script's polling).
+        "cpu_us_per_event": {name: (cpu_after[name] - cpu_before.get(name, 0.0)) / len(events) * 1e6 for name in cpu_after},
         "latency_loaded_ms": {"p50": percentile(loaded, 0.5) * 1e3, "p99": percentile(loaded, 0.99) * 1e3,
                               "mean": statistics.mean(loaded) * 1e3, "n": len(loaded), "batch": args.batch},
         "latency_idle_ms": {"p50": percentile(idle, 0.5) * 1e3, "p99": percentile(idle, 0.99) * 1e3,
@@ -630,6 +690,12 @@ def report(results: dict[str, Any]) -> str:
     lines.append("")
     for name, value in results["ratios"].items():
         lines.append(f"{name:<{width}}{value:>12.1%}")
+    if e2e.get("cpu_us_per_event"):
+        lines.append("")
+        lines.append(f"{'CPU time per event in the end-to-end window':<{width}}{'µs':>12}")
+        for name, value in e2e["cpu_us_per_event"].items():
+            lines.append(f"{'  ' + name:<{width}}{value:>12.1f}")
+        lines.append(f"{'  all of them':<{width}}{sum(e2e['cpu_us_per_event'].values()):>12.1f}")
     lines.append("")
     loaded, idle = e2e["latency_loaded_ms"], e2e["latency_idle_ms"]
     lines.append(f"{'POST latency, request → 202':<{width}}{'p50 ms':>12}{'p99 ms':>10}")
