@@ -91,8 +91,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (default 4)")
     parser.add_argument("--clients-process", action="store_true",
                         help="run the client threads in a process of their own (default: in the app's process)")
-    parser.add_argument("--consumers", type=int, default=2,
-                        help="consume_telemetry processes in the group (default 2, as docs/operations.md recommends; at most --partitions)")
+    parser.add_argument("--consumers", type=int, default=1,
+                        help="consume_telemetry processes in the group (default 1; at most --partitions; see docs/operations.md)")
     parser.add_argument("--max-records", type=int, default=None, help="consume_telemetry --max-records (default: its own default)")
     parser.add_argument("--partitions", type=int, default=4, help="partitions of the benchmark topics (default 4)")
     parser.add_argument("--copy-chunk", type=int, default=10_000, help="rows per COPY transaction (default 10,000)")
