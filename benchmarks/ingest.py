@@ -15,8 +15,11 @@ What it does, in one run:
    settings: acks=all, idempotence, same compression) to a topic of their own, as fast as
    one producer takes them, timed until every record is acknowledged: (a) one record per
    event (``event_normalize`` + ``message_encode`` of each event: the baseline the aim is
-   measured against), and (b) the exact records the app publishes for these events POSTed
-   ``--batch`` at a time (``messages_encode``: one per request and session).
+   measured against); (a') the same in a process where kafka-python cannot import
+   ``crc32c`` and computes record CRCs in pure Python, as every run did before ``crc32c``
+   joined the dependencies (the ratio against it compares with those runs); and (b) the
+   exact records the app publishes for these events POSTed ``--batch`` at a time
+   (``messages_encode``: one per request and session).
 3. Raw PostgreSQL COPY rate: the same rows (decoded from those records exactly as the
    consumer does) COPYed with psycopg 3 into the real ``telemetry_event`` table (same
    indexes, same WAL) under an organization of their own, pre-formatted as COPY text,
@@ -88,7 +91,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (default 4)")
     parser.add_argument("--clients-process", action="store_true",
                         help="run the client threads in a process of their own (default: in the app's process)")
-    parser.add_argument("--consumers", type=int, default=1, help="consume_telemetry processes in the group (default 1)")
+    parser.add_argument("--consumers", type=int, default=1,
+                        help="consume_telemetry processes in the group (default 1; at most --partitions; see docs/operations.md)")
     parser.add_argument("--max-records", type=int, default=None, help="consume_telemetry --max-records (default: its own default)")
     parser.add_argument("--partitions", type=int, default=4, help="partitions of the benchmark topics (default 4)")
     parser.add_argument("--copy-chunk", type=int, default=10_000, help="rows per COPY transaction (default 10,000)")
@@ -254,6 +258,27 @@ def raw_producer_rate(*, bootstrap: str, topic: str, messages: list[tuple[str, b
     finally:
         producer.close(timeout=10)
     return {"events": events, "records": len(messages), "seconds": elapsed, "events_per_s": events / elapsed}
+
+
+def raw_producer_rate_pure_python_crc(*, bootstrap: str, topic: str, messages: list[tuple[str, bytes]], events: int, env: dict[str, str]) -> dict[str, float]:
+    """``raw_producer_rate`` in a process of its own where the ``crc32c`` package cannot be
+    imported, so kafka-python computes record-batch CRCs in pure Python: the raw producer
+    as it ran before ``crc32c`` joined the dependencies, for ratios comparable with earlier runs."""
+    import pickle
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        source, answer = Path(folder) / "messages.pickle", Path(folder) / "rate.json"
+        source.write_bytes(pickle.dumps(messages))
+        script = ("import sys; sys.modules['crc32c'] = None\n"  # `import crc32c` now raises ImportError
+                  "import django; django.setup()\n"
+                  "import json, pickle; from benchmarks.ingest import raw_producer_rate\n"
+                  "from kafka.record import util; assert util.crc32c_c is None\n"
+                  f"rate = raw_producer_rate(bootstrap={bootstrap!r}, topic={topic!r}, events={events}, "
+                  f"messages=pickle.loads(open({str(source)!r}, 'rb').read()), desc='raw producer, pure-Python CRC')\n"
+                  f"open({str(answer)!r}, 'w').write(json.dumps(rate))\n")
+        subprocess.run([sys.executable, "-c", script], cwd=ROOT, env={**os.environ, **env, "PYTHONPATH": str(ROOT)}, check=True)
+        return json.loads(answer.read_text())
 
 
 def raw_copy_rate(*, database_url: str, lines: list[bytes], chunk: int) -> dict[str, float]:
@@ -459,8 +484,8 @@ def _free_port() -> int:
 
 
 @contextmanager
-def gunicorn_server(*, env: dict[str, str], workers: int, threads: int, log_path: Path) -> Iterator[str]:
-    """``config.wsgi`` under gunicorn (gthread workers), as deployed; yield its base URL."""
+def gunicorn_server(*, env: dict[str, str], workers: int, threads: int, log_path: Path) -> Iterator[tuple[str, int]]:
+    """``config.wsgi`` under gunicorn (gthread workers), as deployed; yield its base URL and the master's pid."""
     import requests
 
     port = _free_port()
@@ -485,7 +510,7 @@ def gunicorn_server(*, env: dict[str, str], workers: int, threads: int, log_path
             if time.monotonic() > deadline:
                 raise SystemExit(f"gunicorn did not answer within 120 s; see {log_path}")
             time.sleep(0.2)
-        yield base_url
+        yield base_url, process.pid
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -493,6 +518,58 @@ def gunicorn_server(*, env: dict[str, str], workers: int, threads: int, log_path
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def _listening_pid(port: int) -> int | None:
+    import psutil
+
+    return next((c.pid for c in psutil.net_connections("tcp") if c.laddr and c.laddr.port == port and c.status == psutil.CONN_LISTEN), None)
+
+
+def cpu_groups(*, app_pid: int | None, consumer_pids: list[int], database_url: str, kafka_bootstrap: str) -> dict[str, list[int]]:
+    """The processes of each part of the pipeline, to charge CPU time to: the app (gunicorn's
+    master and workers), the consumers, this process (the HTTP clients), the Kafka broker and
+    the PostgreSQL server (with its backends), the latter two found by their listening port."""
+    import psutil
+
+    groups: dict[str, list[int]] = {}
+    if app_pid is not None:
+        groups["app (gunicorn)"] = [app_pid, *(c.pid for c in psutil.Process(app_pid).children(recursive=True))]
+    groups["consumers"] = list(consumer_pids)
+    groups["HTTP clients (this process)"] = [os.getpid()]
+    kafka_pid = _listening_pid(int(kafka_bootstrap.split(",")[0].rsplit(":", 1)[1]))
+    if kafka_pid is not None:
+        groups["Kafka broker"] = [kafka_pid]
+    postgres_pid = _listening_pid(urlparse(database_url).port or 5432)
+    if postgres_pid is not None:
+        groups["PostgreSQL"] = [postgres_pid]  # its backends are added at each snapshot (they come and go)
+    return groups
+
+
+def cpu_snapshot(groups: dict[str, list[int]]) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each group's processes (PostgreSQL: with its current children)."""
+    import psutil
+
+    totals: dict[str, float] = {}
+    for name, pids in groups.items():
+        processes = []
+        for pid in pids:
+            try:
+                process = psutil.Process(pid)
+                processes.append(process)
+                if name == "PostgreSQL":
+                    processes.extend(process.children(recursive=True))
+            except psutil.NoSuchProcess:
+                continue
+        total = 0.0
+        for process in processes:
+            try:
+                times = process.cpu_times()
+                total += times.user + times.system
+            except psutil.NoSuchProcess:
+                continue
+        totals[name] = total
+    return totals
 
 
 def end_to_end(*, args, env: dict[str, str], database_url: str, topics: dict[str, str], events, warmup_events, latency_events) -> dict[str, Any]:
@@ -525,7 +602,8 @@ def end_to_end(*, args, env: dict[str, str], database_url: str, topics: dict[str
     else:
         server, warmup_clients = local_app_server(), args.clients
     try:
-        with server as base_url, psycopg.connect(database_url, autocommit=True) as conn:
+        with server as served, psycopg.connect(database_url, autocommit=True) as conn:
+            base_url, app_pid = served if args.server == "gunicorn" else (served, None)
             url = f"{base_url}/api/v1/events"
             # Warm-up: the consumer joins its group, every connection opens.
             print("warming up (consumer group join, connections)...")
@@ -533,6 +611,9 @@ def end_to_end(*, args, env: dict[str, str], database_url: str, topics: dict[str
             wait_stored(conn, warm_org.id, len(warmup_events), timeout=120, consumers=consumers)
 
             base = load.accepted()
+            groups = cpu_groups(app_pid=app_pid, consumer_pids=[p.pid for p in consumers.processes],
+                                database_url=database_url, kafka_bootstrap=env["KAFKA_BOOTSTRAP_SERVERS"])
+            cpu_before = cpu_snapshot(groups)
             posted = tqdm(total=len(events), unit="ev", desc="posted (HTTP 202)", position=0)
             stored = tqdm(total=len(events), unit="ev", desc="stored (PostgreSQL)", position=1)
 
@@ -543,12 +624,15 @@ def end_to_end(*, args, env: dict[str, str], database_url: str, topics: dict[str
 
             sending = load.submit(url=url, api_key=keys[org.id], bodies=bodies, clients=args.clients)
             done = wait_stored(conn, org.id, len(events), timeout=args.timeout, consumers=consumers, bar=stored, tick=tick)
+            cpu_after = cpu_snapshot(groups)
             latencies, first, last = sending.result()
             tick()
             posted.close()
             stored.close()
             e2e_s = done - first
             http_s = last - first
+            # Wall-clock bounds of the timed window, to line it up with outside measurements (CPU per process).
+            window_unix = (time.time() - (time.perf_counter() - first), time.time() - (time.perf_counter() - done))
 
             # Idle latency: one client, one 100-event batch at a time.
             print("idle latency: one client, one 100-event batch at a time...")
@@ -570,6 +654,10 @@ def end_to_end(*, args, env: dict[str, str], database_url: str, topics: dict[str
         "http_seconds": http_s,
         "http_events_per_s": len(events) / http_s,
         "drain_after_last_202_s": e2e_s - http_s,
+        "window_unix": window_unix,
+        # CPU time each part used in the timed window, per event: unlike the rates, it hardly
+        # moves with what else runs on the machine (the clients' share includes this script's polling).
+        "cpu_us_per_event": {name: (cpu_after[name] - cpu_before.get(name, 0.0)) / len(events) * 1e6 for name in cpu_after},
         "latency_loaded_ms": {"p50": percentile(loaded, 0.5) * 1e3, "p99": percentile(loaded, 0.99) * 1e3,
                               "mean": statistics.mean(loaded) * 1e3, "n": len(loaded), "batch": args.batch},
         "latency_idle_ms": {"p50": percentile(idle, 0.5) * 1e3, "p99": percentile(idle, 0.99) * 1e3,
@@ -588,6 +676,9 @@ def report(results: dict[str, Any]) -> str:
     rows.append(("  HTTP only (first POST → last 202)", e2e["http_events_per_s"], e2e["http_seconds"]))
     if producer:
         rows.append(("raw Kafka producer, a record per event", producer["events_per_s"], producer["seconds"]))
+    if results.get("raw_producer_pure_python_crc"):
+        rows.append(("  the same, kafka-python's pure-Python CRC (without crc32c)", results["raw_producer_pure_python_crc"]["events_per_s"],
+                     results["raw_producer_pure_python_crc"]["seconds"]))
     if results.get("raw_producer_app_records"):
         app_records = results["raw_producer_app_records"]
         rows.append((f"raw Kafka producer, the app's {app_records['records']} records", app_records["events_per_s"], app_records["seconds"]))
@@ -599,6 +690,12 @@ def report(results: dict[str, Any]) -> str:
     lines.append("")
     for name, value in results["ratios"].items():
         lines.append(f"{name:<{width}}{value:>12.1%}")
+    if e2e.get("cpu_us_per_event"):
+        lines.append("")
+        lines.append(f"{'CPU time per event in the end-to-end window':<{width}}{'µs':>12}")
+        for name, value in e2e["cpu_us_per_event"].items():
+            lines.append(f"{'  ' + name:<{width}}{value:>12.1f}")
+        lines.append(f"{'  all of them':<{width}}{sum(e2e['cpu_us_per_event'].values()):>12.1f}")
     lines.append("")
     loaded, idle = e2e["latency_loaded_ms"], e2e["latency_idle_ms"]
     lines.append(f"{'POST latency, request → 202':<{width}}{'p50 ms':>12}{'p99 ms':>10}")
@@ -651,6 +748,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             results["raw_producer"] = raw_producer_rate(bootstrap=bootstrap, topic=raw_topic, messages=messages["per_event"],
                                                         events=len(events), desc="raw producer, a record per event")
             print(f"raw producer, a record per event: {results['raw_producer']['events_per_s']:,.0f} events/s")
+            results["raw_producer_pure_python_crc"] = raw_producer_rate_pure_python_crc(
+                bootstrap=bootstrap, topic=raw_topic, messages=messages["per_event"], events=len(events), env=topics)
+            print(f"raw producer, a record per event, pure-Python CRC: {results['raw_producer_pure_python_crc']['events_per_s']:,.0f} events/s")
             results["raw_producer_app_records"] = raw_producer_rate(bootstrap=bootstrap, topic=raw_topic, messages=messages["app"],
                                                                     events=len(events), desc="raw producer, the app's records")
             print(f"raw producer, the app's records: {results['raw_producer_app_records']['events_per_s']:,.0f} events/s")
@@ -674,6 +774,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             "end to end / raw producer, a record per event": e2e / producer_rate,
             "end to end / raw producer, the app's records": e2e / app_records_rate,
             "end to end / min(COPY, producer per event)  (aim ≥ 50%)": e2e / min(copy_rate, producer_rate),
+            # The baseline of the runs before crc32c (kafka-python's pure-Python CRC), for comparison with them.
+            "end to end / min(COPY, producer per event, pure-Python CRC)": e2e / min(copy_rate, results["raw_producer_pure_python_crc"]["events_per_s"]),
         }
     results["ratios"] = ratios
     print()

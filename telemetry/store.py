@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import DatabaseError, InterfaceError, OperationalError, models, transaction
+import orjson
+from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 
 from telemetry.messages import MessageDecodeError, StoredEvent, message_decode, stored_event_encode
 from telemetry.metrics import retention_checkpoint
@@ -43,8 +44,8 @@ RollupKey = tuple  # (org_id, model_version, hour, os, shell, ide, language, too
 
 
 def _bulk_cursor(db):
-    """A cursor for the array-parameter statements: on PostgreSQL one binding parameters on the
-    server, so psycopg sends the arrays as they are instead of quoting every element in SQL."""
+    """A cursor binding parameters on the server (PostgreSQL): the one JSON parameter of a
+    bulk statement travels as it is instead of being quoted into the SQL text."""
     if db.vendor != "postgresql":
         return db.cursor()
     from django.db.backends.postgresql.base import ServerBindingCursor
@@ -54,43 +55,33 @@ def _bulk_cursor(db):
 
 
 def _rows_source(db, fields: Sequence[Any], rows: list[list[Any]]) -> tuple[str, list[Any]]:
-    """Prepared rows as the source of an INSERT: ``VALUES (..), (..)``, or on PostgreSQL one
-    array per column through ``unnest``, a short statement (psycopg parses a long one anew on
-    every execution, which cost more than the database's own work)."""
+    """Rows of plain Python values (int, str, aware datetime, dict/list for JSON columns,
+    None) as the source of an INSERT, with its parameters: on PostgreSQL ``_json_source``,
+    elsewhere (SQLite) ``VALUES (..), (..)`` with Django's own preparation of each value."""
     if db.vendor == "postgresql":
-        casts = ",".join(f"%b::{f.db_type(db)}[]" for f in fields)
-        return f"SELECT * FROM unnest({casts})", [list(column) for column in zip(*rows)]
+        columns = [f.column for f in fields]
+        return _json_source(db, fields, [dict(zip(columns, row)) for row in rows])
     placeholders = ",".join(["(" + ",".join(["%s"] * len(fields)) + ")"] * len(rows))
-    return f"VALUES {placeholders}", [value for row in rows for value in row]
+    return f"VALUES {placeholders}", [f.get_db_prep_value(v, db, prepared=False) for row in rows for f, v in zip(fields, row)]
 
 
-def _preparers(db, fields: Sequence[Any]) -> list[Callable[[Any], Any]]:
-    """Per column, how a value becomes a query parameter: Django's own preparation of the
-    field, except on PostgreSQL for plain integer, text and aware date-time columns, whose
-    preparation only coerces (psycopg adapts the rest). Per value, Django's path cost more
-    than the database's own work; these coercions are the ones it would make."""
-    def django(field):
-        return lambda value: field.get_db_prep_value(value, db, prepared=False)
+def _json_source(db, fields: Sequence[Any], objects: list[dict[str, Any]], *, numbered: bool = False) -> tuple[str, list[Any]]:
+    """PostgreSQL: ``objects`` (plain values keyed by the fields' columns) as one JSON document
+    read by ``json_to_recordset``, typed by the fields' columns; ``numbered`` adds a
+    ``position`` column, each object's place in ``objects`` (from 1).
 
-    if db.vendor != "postgresql":
-        return [django(f) for f in fields]
-    preparers = []
-    for f in fields:
-        if isinstance(f, (models.ForeignKey, models.IntegerField)) and not f.null:
-            preparers.append(int)
-        elif isinstance(f, (models.CharField, models.TextField)) and not f.null:
-            preparers.append(str)
-        elif isinstance(f, models.DateTimeField) and not f.null:
-            preparers.append(_aware)
-        else:
-            preparers.append(django(f))
-    return preparers
+    orjson encodes the whole batch in C and the server parses it in C: binding every value
+    through psycopg's per-value adaptation (arrays per column) cost more than the database's
+    own work.
+    """
+    columns = [f'"{f.column}"' for f in fields]
+    function = f"json_to_recordset(%s::json) AS ({','.join(f'{c} {f.db_type(db)}' for c, f in zip(columns, fields))})"
+    ordinality = f" WITH ORDINALITY AS source({','.join(columns)},position)" if numbered else " AS source"
+    return f"SELECT * FROM ROWS FROM ({function}){ordinality}", [orjson.dumps(objects, default=_json_default).decode()]
 
 
-def _aware(value: datetime) -> datetime:
-    if value.tzinfo is None:  # Django would warn and assume UTC; nothing of ours is naive
-        raise ValueError(f"naive datetime {value!r} reached the store")
-    return value
+def _json_default(value: Any) -> Any:
+    raise TypeError(f"{type(value).__name__} {value!r} cannot be stored")
 
 
 @dataclass(frozen=True)
@@ -177,11 +168,14 @@ def _split_known_orgs(decoded: list[tuple[str, StoredEvent]]) -> tuple[list[tupl
 def _event_row(stored: StoredEvent) -> dict[str, Any]:
     event = stored.event
     client, model, repo = event.get("client") or {}, event["model"], event.get("repo") or {}
+    ts = datetime.fromisoformat(event["ts"])
+    if ts.tzinfo is None or stored.received_at.tzinfo is None:  # Django would warn and assume UTC; nothing of ours is naive
+        raise ValueError(f"a naive date-time reached the store (ts {event['ts']!r})")
     return {
         "org_id": stored.org_id,
         "event_id": event["event_id"],
         "type": event["type"],
-        "ts": datetime.fromisoformat(event["ts"]),
+        "ts": ts,
         "received_at": stored.received_at,
         "session_id": event["session_id"],
         "task_id": event.get("task_id") or "",
@@ -200,28 +194,34 @@ def _event_row(stored: StoredEvent) -> dict[str, Any]:
 
 
 def _events_insert(batch: list[StoredEvent]) -> list[dict[str, Any]]:
-    """Insert events, skipping (org, event_id) pairs already stored; return the inserted rows."""
+    """Insert events, skipping (org, event_id) pairs already stored; return the inserted rows, in order."""
     rows = [_event_row(s) for s in batch]
     fields = [Event._meta.get_field(c.removesuffix("_id") if c == "org_id" else c) for c in EVENT_COLUMNS]
-    by_key = {(row["org_id"], str(row["event_id"])): row for row in rows}
-    inserted: list[dict[str, Any]] = []
+    columns = ",".join(EVENT_COLUMNS)
     table = Event._meta.db_table
     db = transaction.get_connection()
-    preparers = _preparers(db, fields)
+    inserted: list[dict[str, Any]] = []
     for start in range(0, len(rows), INSERT_CHUNK_ROWS):
         chunk = rows[start:start + INSERT_CHUNK_ROWS]
-        prepared = [[prepare(row[column]) for column, prepare in zip(EVENT_COLUMNS, preparers)] for row in chunk]
-        source, params = _rows_source(db, fields, prepared)
-        sql = (
-            f"INSERT INTO {table} ({','.join(EVENT_COLUMNS)}) {source} "
-            f"ON CONFLICT (org_id, event_id) DO NOTHING RETURNING org_id, event_id"
-        )
+        if db.vendor == "postgresql":
+            # The statement answers the positions of the rows it inserted: no per-row key to rebuild.
+            source, params = _json_source(db, fields, chunk, numbered=True)
+            sql = (
+                f"WITH source AS ({source}), inserted AS ("
+                f"INSERT INTO {table} ({columns}) SELECT {columns} FROM source "
+                f"ON CONFLICT (org_id, event_id) DO NOTHING RETURNING org_id, event_id) "
+                f"SELECT source.position FROM source JOIN inserted USING (org_id, event_id) ORDER BY source.position"
+            )
+            with _bulk_cursor(db) as cursor:
+                cursor.execute(sql, params)
+                inserted.extend(chunk[position - 1] for (position,) in cursor.fetchall())
+            continue
+        source, params = _rows_source(db, fields, [[row[c] for c in EVENT_COLUMNS] for row in chunk])
         with _bulk_cursor(db) as cursor:
-            cursor.execute(sql, params)
-            returned = cursor.fetchall()
-        for org_id, event_id in returned:
-            # PostgreSQL returns a UUID; SQLite the 32-digit hex Django stores.
-            inserted.append(by_key[(org_id, str(uuid.UUID(str(event_id))))])
+            cursor.execute(f"INSERT INTO {table} ({columns}) {source} ON CONFLICT (org_id, event_id) DO NOTHING RETURNING org_id, event_id", params)
+            # SQLite returns the 32-digit hex Django stores.
+            returned = {(org_id, uuid.UUID(str(event_id))) for org_id, event_id in cursor.fetchall()}
+        inserted.extend(row for row in chunk if (row["org_id"], uuid.UUID(row["event_id"])) in returned)
     return inserted
 
 
@@ -398,7 +398,7 @@ def _tasks_upsert(updates: list[tuple[tuple[int, str], dict[str, int], dict | No
                 finish["payload"]["outcome"] if finish is not None else "",
                 rollup_key if finish is not None else None,
             ]
-            prepared.append([f.get_db_prep_save(v, db) for f, v in zip(db_fields, values)])
+            prepared.append(values)
         source, params = _rows_source(db, db_fields, prepared)
         sql = (
             f"INSERT INTO {table} ({','.join(columns)}) {source} "
@@ -425,14 +425,15 @@ def counters_add(model, key_columns: tuple[str, ...], counters_by_key: dict[tupl
     updates = ",".join(f"{c} = {table}.{c} + excluded.{c}" for c in counter_columns)
     conflict = ",".join(key_columns)
     db = transaction.get_connection()
-    preparers = _preparers(db, db_fields)
     for start in range(0, len(keys), INSERT_CHUNK_ROWS):
         chunk = keys[start:start + INSERT_CHUNK_ROWS]
-        prepared = [
-            [prepare(v) for prepare, v in zip(preparers, [*key, *(counters_by_key[key].get(c, 0) for c in counter_columns)])]
-            for key in chunk
-        ]
-        source, params = _rows_source(db, db_fields, prepared)
+        if db.vendor == "postgresql":
+            # Only the counters a row adds to travel; the others read as NULL, i.e. 0.
+            source, params = _json_source(db, db_fields, [{**dict(zip(key_columns, key)), **counters_by_key[key]} for key in chunk])
+            values = ",".join([*key_columns, *(f"COALESCE({c}, 0)" for c in counter_columns)])
+            source = f"SELECT {values} FROM ({source}) AS counters"
+        else:
+            source, params = _rows_source(db, db_fields, [[*key, *(counters_by_key[key].get(c, 0) for c in counter_columns)] for key in chunk])
         sql = f"INSERT INTO {table} ({','.join(columns)}) {source} ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
         with _bulk_cursor(db) as cursor:
             cursor.execute(sql, params)

@@ -89,6 +89,7 @@ def test_every_event_type_has_a_valid_default_and_the_validators_agree_on_it():
 def test_formats_are_the_format_checkers_own():
     """uuid and date-time: jsonschema's own checks, called back from the compiled validator."""
     for event_id, ok in [("0b6f4f6e-5d1a-4a53-9f1e-2b7d8c1e9a10", True), ("0b6f4f6e5d1a4a539f1e2b7d8c1e9a10", False),
+                         ("0B6F4F6E-5D1A-4A53-9F1E-2B7D8C1E9A10", True), ("0b6f4f6e-5d1a-4a53-9f1e-2b7d8c1e9a1g", False),
                          # jsonschema's uuid rule accepts an extra hyphen after the fourth group; so must we
                          ("0b6f4f6e-5d1a-4a53-9f1e-2b7d-8c1e9a10", True), ("not-a-uuid", False)]:
         assert_agree(make_event(event_id=event_id))

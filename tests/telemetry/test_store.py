@@ -141,3 +141,29 @@ def test_a_message_that_fails_to_store_is_isolated_not_fatal(org):
     assert [d.reason for d in result.dead_letters] == ["store_failed"]
     assert "KeyError" in result.dead_letters[0].detail
     assert Event.objects.count() == 6
+
+
+def test_an_uppercase_event_id_is_stored_once_and_counted_once(org):
+    """The schema's uuid format accepts upper case; the database keeps its canonical form."""
+    event = make_event()
+    event["event_id"] = event["event_id"].upper()
+    message = message_encode(org_id=org.id, received_at=datetime.now(timezone.utc), event=event)
+    first = messages_store(messages=[(message.key, message.value)])
+    again = messages_store(messages=[(message.key, message.value)])
+    assert (first.inserted, first.dead_letters) == (1, [])
+    assert (again.inserted, again.duplicates, again.dead_letters) == (0, 1, [])
+    assert str(Event.objects.get().event_id) == event["event_id"].lower()
+    assert HourlyRollup.objects.get().events == 1
+
+
+def test_a_batch_with_new_and_already_stored_events_counts_only_the_new(org):
+    """Inserted rows are matched back by position: only they add to the rollups, in order."""
+    now = datetime.now(timezone.utc)
+    events = [make_event() for _ in range(5)]
+    stored = [message_encode(org_id=org.id, received_at=now, event=e) for e in events[1:4]]
+    messages_store(messages=[(m.key, m.value) for m in stored])
+    every = [message_encode(org_id=org.id, received_at=now, event=e) for e in events]
+    result = messages_store(messages=[(m.key, m.value) for m in every])
+    assert (result.inserted, result.duplicates) == (2, 3)
+    assert Event.objects.count() == 5
+    assert HourlyRollup.objects.get().events == 5
