@@ -152,7 +152,8 @@ def _events_store(events: list[tuple[str, StoredEvent]]) -> StoreResult:
 
 
 def _events_store_once(decoded: list[StoredEvent]) -> StoreResult:
-    unique = list({(s.org_id, s.event["event_id"]): s for s in decoded}.values())
+    # One per (org, event id) before the INSERT; ids compare as UUIDs (case-insensitive), as the column does.
+    unique = list({(s.org_id, s.event["event_id"].lower()): s for s in decoded}.values())
     with transaction.atomic():
         inserted = _events_insert(unique)
         _rollups_apply(inserted)

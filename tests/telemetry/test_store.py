@@ -10,7 +10,7 @@ import pytest
 from telemetry.messages import message_encode
 from telemetry.models import DeadLetter, Event, HourlyRollup, Task, ToolErrorRollup
 from telemetry.selectors import metrics_summary
-from telemetry.services import dead_letters_replay, events_ingest, organization_get_or_create
+from telemetry.services import dead_letters_replay, event_normalize, events_ingest, organization_get_or_create
 from telemetry.store import messages_store
 from telemetry.synthetic import burst
 from tests.factories import make_event
@@ -167,3 +167,15 @@ def test_a_batch_with_new_and_already_stored_events_counts_only_the_new(org):
     assert (result.inserted, result.duplicates) == (2, 3)
     assert Event.objects.count() == 5
     assert HourlyRollup.objects.get().events == 5
+
+
+def test_an_event_twice_in_one_batch_is_stored_and_counted_once(org):
+    """A client resend and its original can meet in one consumer poll."""
+    events = burst(seed=6, sessions=4, versions={"v1": 0.5})
+    doubled = events + events[:9] + [{**events[9], "event_id": events[9]["event_id"].upper()}]
+    now = datetime.now(timezone.utc)
+    encoded = [message_encode(org_id=org.id, received_at=now, event=event_normalize(org=org, event=event)) for event in doubled]
+    result = messages_store(messages=[(m.key, m.value) for m in encoded])
+    assert (result.inserted, result.duplicates) == (len(events), 10)
+    assert Event.objects.count() == len(events)
+    assert_summary_matches(org, events)
