@@ -14,9 +14,16 @@ Per path (the active model: baseline = rule + scikit-learn, bradley_terry = torc
 
 * one request: p50/p99 of scoring one trajectory (``--requests`` times), in-process
   (``score_trajectories`` with ``reward_model_active()``) and over HTTP
-  (``POST /api/v1/rewards/score`` on ``telemetry.local_app.local_app_server``, keep-alive);
-* batches of 64: trajectories per second over ``--batches`` batches, both ways;
-* ratios HTTP / in-process (the HTTP overhead; the aim is <= 1.5x).
+  (``POST /api/v1/rewards/score``) on the server as deployed: ``config.wsgi`` under gunicorn
+  with ``config/gunicorn.conf.py`` (``scripts/serve.sh``: gthread, keep-alive), one worker
+  process; from two clients, each on one kept-alive connection: the integrations' own
+  (``rewards.integrations.client.RewardServiceClient``) and a ``requests.Session``;
+* batches of 64: trajectories per second over ``--batches`` batches, each way;
+* ratios HTTP / in-process (the HTTP overhead; the aim is <= 1.5x);
+* the floors under the HTTP overhead, timed alongside with the same client: an empty WSGI
+  app under the same gunicorn settings (``benchmarks/_wsgi_floor.py``), and the endpoint's
+  own 400 answer to an empty batch (Django, DRF, API-key auth, JSON in and out: all but the
+  scoring).
 
 Then (unless ``--skip-trl``) the reward model trained here against TRL's ``RewardTrainer`` on
 the same pairs and the same small backbone (``benchmarks/reward_model_vs_trl.py``):
@@ -34,9 +41,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
+import socket
 import statistics
+import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,8 +119,8 @@ def timed_each(fn, items) -> list[float]:
 
 def measure_side_by_side(ways: dict, requests: list[dict], batches: list[list[dict]]) -> dict[str, dict[str, float]]:
     """p50/p99 of single requests and batch throughput for each way ({name: (score_one,
-    score_batch)}), alternating the ways request by request so that the machine's load
-    falls on all of them alike."""
+    score_batch or None)}), alternating the ways request by request so that the machine's
+    load falls on all of them alike."""
     for score_one, _ in ways.values():
         for item in requests[:20]:  # warm up (model load, connections, caches)
             score_one(item)
@@ -118,15 +130,66 @@ def measure_side_by_side(ways: dict, requests: list[dict], batches: list[list[di
             started = time.perf_counter()
             score_one(item)
             single[name].append(time.perf_counter() - started)
-    batch_seconds = dict.fromkeys(ways, 0.0)
+    batch_seconds = {name: 0.0 for name, (_, score_batch) in ways.items() if score_batch is not None}
     for batch in batches:
-        for name, (_, score_batch) in ways.items():
+        for name in batch_seconds:
             started = time.perf_counter()
-            score_batch(batch)
+            ways[name][1](batch)
             batch_seconds[name] += time.perf_counter() - started
     scored = sum(len(b) for b in batches)
     return {name: {"p50_ms": 1000 * percentile(single[name], 0.5), "p99_ms": 1000 * percentile(single[name], 0.99),
-                   "batch64_per_s": scored / batch_seconds[name]} for name in ways}
+                   "batch64_per_s": scored / batch_seconds[name] if batch_seconds.get(name) else None}
+            for name in ways}
+
+
+def load_average() -> float:
+    """The 1-minute load average (the machine is shared: every number is read beside it)."""
+    return round(os.getloadavg()[0], 2)
+
+
+@contextmanager
+def deployment_server(app: str, *, log_path: Path) -> Iterator[str]:
+    """``app`` under gunicorn with the deployment's settings (``config/gunicorn.conf.py``, as
+    ``scripts/serve.sh`` runs it: gthread, 4 threads, keep-alive 5 s, access log), one worker
+    process, on this process's database and settings; yields its base URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DJANGO_SETTINGS_MODULE": "config.settings",
+           "FLYWHEEL_BIND": f"127.0.0.1:{port}", "FLYWHEEL_WORKERS": "1", "FLYWHEEL_ACCESS_LOG": str(log_path)}
+    with open(log_path.with_suffix(".err"), "wb") as log:
+        process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--config", str(ROOT / "config" / "gunicorn.conf.py"), app],
+                                   cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if process.poll() is not None:
+                raise SystemExit(f"gunicorn exited with {process.returncode}; see {log_path.with_suffix('.err')}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"gunicorn did not listen within 120 s; see {log_path.with_suffix('.err')}") from None
+                time.sleep(0.2)
+        yield base_url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def wait_for_version(score_one, payload: dict, version: str, *, timeout_s: float = 60.0) -> None:
+    """Until the server scores with ``version`` (it re-reads the active version every second)."""
+    deadline = time.monotonic() + timeout_s
+    while (answer := score_one(payload)["results"][0])["reward_model_version"] != version:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the server still scores with {answer['reward_model_version']}, not {version}")
+        time.sleep(0.2)
 
 
 def main() -> int:
@@ -147,9 +210,9 @@ def main() -> int:
     import requests as http
 
     from rewards.core.scoring import ScoringConfig, score_trajectories
+    from rewards.integrations.client import SCORE_PATH, RewardServiceClient, RewardServiceError
     from rewards.selectors import reward_model_active, reward_model_active_reset
     from rewards.services import reward_model_promote
-    from telemetry.local_app import local_app_server
     from telemetry.services import api_key_create, organization_get_or_create
     from training.environment import reference_response, task_catalog
 
@@ -163,53 +226,82 @@ def main() -> int:
     key = api_key_create(org=organization_get_or_create(slug="bench-rewards"))
     config = ScoringConfig()
     results: dict[str, dict] = {}
-    with local_app_server() as base_url, http.Session() as session:
+    with deployment_server("config.wsgi:application", log_path=var_dir / "gunicorn-app.log") as app_url, \
+            deployment_server("benchmarks._wsgi_floor:application", log_path=var_dir / "gunicorn-floor.log") as floor_url, \
+            http.Session() as session:
+        client = RewardServiceClient(app_url, key)
+        floor_client = RewardServiceClient(floor_url, key)
         session.headers["Authorization"] = f"Bearer {key}"
 
-        def over_http(body):
-            answer = session.post(f"{base_url}/api/v1/rewards/score", json=body, timeout=120)
+        def over_requests(body):
+            answer = session.post(f"{app_url}{SCORE_PATH}", json=body, timeout=120)
             answer.raise_for_status()
             return answer.json()
+
+        def django_floor(_):
+            try:
+                client.post(SCORE_PATH, {"trajectories": []})
+            except RewardServiceError as exc:
+                assert " answered 400:" in str(exc), exc
+            else:
+                raise AssertionError("an empty batch was not refused")
 
         for path, version in versions.items():
             reward_model_promote(version=version)
             reward_model_active_reset()
             model = reward_model_active()
             assert model is not None and model.version == version.version
-            print(f"measuring {path} ({version.version}) ...", flush=True)
+            wait_for_version(lambda t: client.post(SCORE_PATH, t), requests_[0], version.version)
+            load_before = load_average()
+            print(f"measuring {path} ({version.version}), load average {load_before} ...", flush=True)
             measured = measure_side_by_side({
                 "in_process": (lambda t: score_trajectories([t], config=config, preference_model=reward_model_active()),
                                lambda b: score_trajectories(b, config=config, preference_model=reward_model_active())),
-                "http": (lambda t: over_http(t), lambda b: over_http({"trajectories": b})),
+                "http": (lambda t: client.post(SCORE_PATH, t), lambda b: client.post(SCORE_PATH, {"trajectories": b})),
+                "http_requests": (over_requests, lambda b: over_requests({"trajectories": b})),
+                "floor_wsgi": (lambda t: floor_client.post(SCORE_PATH, t), None),
+                "floor_django": (django_floor, None),
             }, requests_, batches)
-            local, remote = measured["in_process"], measured["http"]
-            answer = over_http(requests_[0])["results"][0]
-            assert answer["reward_model_version"] == version.version, answer
-            results[path] = {"in_process": local, "http": remote,
-                             "http_over_in_process_p50": remote["p50_ms"] / local["p50_ms"],
-                             "http_over_in_process_p99": remote["p99_ms"] / local["p99_ms"],
-                             "in_process_over_http_throughput": local["batch64_per_s"] / remote["batch64_per_s"]}
+            local = measured["in_process"]
+            for way in ("http", "http_requests"):
+                answer = (client.post(SCORE_PATH, requests_[0]) if way == "http" else over_requests(requests_[0]))["results"][0]
+                assert answer["reward_model_version"] == version.version, answer
+            results[path] = {**measured, "load_average": [load_before, load_average()]}
+            for way in ("http", "http_requests"):
+                remote = measured[way]
+                results[path][f"{way}_over_in_process_p50"] = remote["p50_ms"] / local["p50_ms"]
+                results[path][f"{way}_over_in_process_p99"] = remote["p99_ms"] / local["p99_ms"]
+                results[path][f"{way}_throughput_ratio"] = local["batch64_per_s"] / remote["batch64_per_s"]
+            # The least this stack adds to one request: the endpoint's answer without scoring.
+            results[path]["least_ratio_p50"] = (local["p50_ms"] + measured["floor_django"]["p50_ms"]) / local["p50_ms"]
+        client.close()
+        floor_client.close()
     code_tasks = [t for t in task_catalog(split="train") if t.kind == "code_edit"][:10]
     code_seconds = timed_each(lambda t: score_trajectories(
         [{"prompt": t.prompt, "response": reference_response(t, flavor="good"), "task": t.task_id}], config=config),
         code_tasks)
     results["code_task_verification"] = {"p50_ms": 1000 * statistics.median(code_seconds)}
 
-    print(f"\n{'path':<16}{'way':<14}{'p50 ms':>9}{'p99 ms':>9}{'batch64 traj/s':>16}")
+    print(f"\n{'path':<16}{'way':<16}{'p50 ms':>9}{'p99 ms':>9}{'batch64 traj/s':>16}")
     for path in versions:
-        for way in ("in_process", "http"):
-            row = results[path][way]
-            print(f"{path:<16}{way:<14}{row['p50_ms']:>9.2f}{row['p99_ms']:>9.2f}{row['batch64_per_s']:>16.1f}")
         r = results[path]
+        for way in ("in_process", "http", "http_requests", "floor_wsgi", "floor_django"):
+            row = r[way]
+            batch = f"{row['batch64_per_s']:>16.1f}" if row["batch64_per_s"] else f"{'':>16}"
+            print(f"{path:<16}{way:<16}{row['p50_ms']:>9.2f}{row['p99_ms']:>9.2f}{batch}")
         # Every ratio is HTTP time over in-process time (for batches: time per trajectory).
-        print(f"{path:<16}{'HTTP overhead':<14}{r['http_over_in_process_p50']:>8.2f}x{r['http_over_in_process_p99']:>8.2f}x"
-              f"{r['in_process_over_http_throughput']:>15.2f}x")
+        for way in ("http", "http_requests"):
+            print(f"{path:<16}{way + ' / in':<16}{r[f'{way}_over_in_process_p50']:>8.2f}x{r[f'{way}_over_in_process_p99']:>8.2f}x"
+                  f"{r[f'{way}_throughput_ratio']:>15.2f}x")
+        print(f"{path:<16}load average {r['load_average'][0]} before, {r['load_average'][1]} after; least ratio this "
+              f"stack allows, (in_process + floor_django) / in_process at p50: {r['least_ratio_p50']:.2f}x")
     print(f"code task verification (sandboxed hidden tests), in-process p50: {results['code_task_verification']['p50_ms']:.1f} ms")
-    sklearn_p99 = results["baseline"]["in_process"]["p99_ms"]
-    http_p99 = results["baseline"]["http"]["p99_ms"]
-    print(f"aims: p99 < 20 ms on the rule + scikit-learn path: in-process {sklearn_p99:.1f} ms, HTTP {http_p99:.1f} ms; "
-          f"HTTP <= 1.5x in-process: {results['baseline']['http_over_in_process_p50']:.2f}x (one request, p50), "
-          f"{results['baseline']['in_process_over_http_throughput']:.2f}x (batches of {BATCH})")
+    base = results["baseline"]
+    print(f"aims: p99 < 20 ms on the rule + scikit-learn path: in-process {base['in_process']['p99_ms']:.1f} ms, "
+          f"HTTP {base['http']['p99_ms']:.1f} ms; HTTP <= 1.5x in-process (one request): "
+          f"{base['http_over_in_process_p50']:.2f}x p50, {base['http_over_in_process_p99']:.2f}x p99 "
+          f"(requests.Session: {base['http_requests_over_in_process_p50']:.2f}x p50), "
+          f"{base['http_throughput_ratio']:.2f}x in batches of {BATCH}")
     if not args.skip_trl:
         from benchmarks.reward_model_vs_trl import reward_model_vs_trl
 
