@@ -17,7 +17,10 @@ Per path (the active model: baseline = rule + scikit-learn, bradley_terry = torc
   (``POST /api/v1/rewards/score``) on the server as deployed: ``config.wsgi`` under gunicorn
   with ``config/gunicorn.conf.py`` (``scripts/serve.sh``: gthread, keep-alive), one worker
   process; from two clients, each on one kept-alive connection: the integrations' own
-  (``rewards.integrations.client.RewardServiceClient``) and a ``requests.Session``;
+  (``rewards.integrations.client.RewardServiceClient``) and a ``requests.Session``; and,
+  when ``REDIS_URL`` is set, the same server with Redis as its cache, as deployed
+  (``http_redis``: the API key is looked up in Redis on each request); the other servers
+  and this process use local memory;
 * batches of 64: trajectories per second over ``--batches`` batches, each way;
 * ratios HTTP / in-process (the HTTP overhead; the aim is <= 1.5x);
 * the floors under the HTTP overhead, timed alongside with the same client: an empty WSGI
@@ -48,7 +51,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,6 +60,8 @@ sys.path.insert(0, str(ROOT))
 from benchmarks._postgres import bench_database_url, database_ensure, django_setup  # noqa: E402
 
 BATCH = 64
+HTTP_WAYS = ("http", "http_requests", "http_redis")
+GAP_S = 0.003
 
 
 def models_train(var_dir: Path) -> dict[str, object]:
@@ -120,7 +125,15 @@ def timed_each(fn, items) -> list[float]:
 def measure_side_by_side(ways: dict, requests: list[dict], batches: list[list[dict]]) -> dict[str, dict[str, float]]:
     """p50/p99 of single requests and batch throughput for each way ({name: (score_one,
     score_batch or None)}), alternating the ways request by request so that the machine's
-    load falls on all of them alike."""
+    load falls on all of them alike.
+
+    Each call is followed by an untimed pause (``GAP_S``), so every call of every way starts
+    from the same state, as a scoring call in an RL loop starts after other work: a server
+    goes on working after its answer has left (access log, request_finished), and on two
+    cores that work would otherwise be timed as part of whichever way comes next. The pause
+    costs the in-process scorer too (its worker threads must be woken again); the
+    ``in_process_hot`` way shows by how much: an untimed call right before the timed one.
+    """
     for score_one, _ in ways.values():
         for item in requests[:20]:  # warm up (model load, connections, caches)
             score_one(item)
@@ -128,14 +141,17 @@ def measure_side_by_side(ways: dict, requests: list[dict], batches: list[list[di
     for item in requests:
         for name, (score_one, _) in ways.items():
             started = time.perf_counter()
-            score_one(item)
-            single[name].append(time.perf_counter() - started)
+            timed_from = score_one(item)
+            # A way may return the moment its timed part began (in_process_hot's second call).
+            single[name].append(time.perf_counter() - (timed_from if isinstance(timed_from, float) else started))
+            time.sleep(GAP_S)
     batch_seconds = {name: 0.0 for name, (_, score_batch) in ways.items() if score_batch is not None}
     for batch in batches:
         for name in batch_seconds:
             started = time.perf_counter()
             ways[name][1](batch)
             batch_seconds[name] += time.perf_counter() - started
+            time.sleep(GAP_S)
     scored = sum(len(b) for b in batches)
     return {name: {"p50_ms": 1000 * percentile(single[name], 0.5), "p99_ms": 1000 * percentile(single[name], 0.99),
                    "batch64_per_s": scored / batch_seconds[name] if batch_seconds.get(name) else None}
@@ -148,15 +164,18 @@ def load_average() -> float:
 
 
 @contextmanager
-def deployment_server(app: str, *, log_path: Path) -> Iterator[str]:
+def deployment_server(app: str, *, log_path: Path, redis_url: str = "") -> Iterator[str]:
     """``app`` under gunicorn with the deployment's settings (``config/gunicorn.conf.py``, as
     ``scripts/serve.sh`` runs it: gthread, 4 threads, keep-alive 5 s, access log), one worker
-    process, on this process's database and settings; yields its base URL."""
+    process, on this process's database and settings (with ``redis_url``, Redis is its cache,
+    as deployed: API keys are looked up there); yields its base URL."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DJANGO_SETTINGS_MODULE": "config.settings",
            "FLYWHEEL_BIND": f"127.0.0.1:{port}", "FLYWHEEL_WORKERS": "1", "FLYWHEEL_ACCESS_LOG": str(log_path)}
+    if redis_url:
+        env["REDIS_URL"] = redis_url
     with open(log_path.with_suffix(".err"), "wb") as log:
         process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--config", str(ROOT / "config" / "gunicorn.conf.py"), app],
                                    cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -204,6 +223,7 @@ def main() -> int:
         raise SystemExit("DATABASE_URL is not set: run `scripts/services.sh start postgres` and "
                          "`eval \"$(scripts/services.sh env)\"` first.")
     url = bench_database_url(base, args.database)
+    redis_url = os.environ.get("REDIS_URL", "")  # django_setup drops it: this process uses local memory
     database_ensure(url)
     django_setup(url)
 
@@ -228,8 +248,12 @@ def main() -> int:
     results: dict[str, dict] = {}
     with deployment_server("config.wsgi:application", log_path=var_dir / "gunicorn-app.log") as app_url, \
             deployment_server("benchmarks._wsgi_floor:application", log_path=var_dir / "gunicorn-floor.log") as floor_url, \
-            http.Session() as session:
+            ExitStack() as stack, http.Session() as session:
         client = RewardServiceClient(app_url, key)
+        redis_client = None
+        if redis_url:
+            redis_client = RewardServiceClient(stack.enter_context(deployment_server(
+                "config.wsgi:application", log_path=var_dir / "gunicorn-app-redis.log", redis_url=redis_url)), key)
         floor_client = RewardServiceClient(floor_url, key)
         session.headers["Authorization"] = f"Bearer {key}"
 
@@ -254,45 +278,63 @@ def main() -> int:
             wait_for_version(lambda t: client.post(SCORE_PATH, t), requests_[0], version.version)
             load_before = load_average()
             print(f"measuring {path} ({version.version}), load average {load_before} ...", flush=True)
-            measured = measure_side_by_side({
+            def score_hot(t):
+                score_trajectories([t], config=config, preference_model=reward_model_active())  # wakes the pools
+                started = time.perf_counter()
+                score_trajectories([t], config=config, preference_model=reward_model_active())
+                return started
+
+            ways = {
                 "in_process": (lambda t: score_trajectories([t], config=config, preference_model=reward_model_active()),
                                lambda b: score_trajectories(b, config=config, preference_model=reward_model_active())),
+                "in_process_hot": (score_hot, None),
                 "http": (lambda t: client.post(SCORE_PATH, t), lambda b: client.post(SCORE_PATH, {"trajectories": b})),
                 "http_requests": (over_requests, lambda b: over_requests({"trajectories": b})),
                 "floor_wsgi": (lambda t: floor_client.post(SCORE_PATH, t), None),
                 "floor_django": (django_floor, None),
-            }, requests_, batches)
+            }
+            if redis_client is not None:
+                wait_for_version(lambda t: redis_client.post(SCORE_PATH, t), requests_[0], version.version)
+                ways["http_redis"] = (lambda t: redis_client.post(SCORE_PATH, t),
+                                      lambda b: redis_client.post(SCORE_PATH, {"trajectories": b}))
+            measured = measure_side_by_side(ways, requests_, batches)
             local = measured["in_process"]
-            for way in ("http", "http_requests"):
-                answer = (client.post(SCORE_PATH, requests_[0]) if way == "http" else over_requests(requests_[0]))["results"][0]
-                assert answer["reward_model_version"] == version.version, answer
+            for answer in (client.post(SCORE_PATH, requests_[0]), over_requests(requests_[0]),
+                           *([redis_client.post(SCORE_PATH, requests_[0])] if redis_client else [])):
+                assert answer["results"][0]["reward_model_version"] == version.version, answer
             results[path] = {**measured, "load_average": [load_before, load_average()]}
-            for way in ("http", "http_requests"):
+            for way in HTTP_WAYS:
+                if way not in measured:
+                    continue
                 remote = measured[way]
                 results[path][f"{way}_over_in_process_p50"] = remote["p50_ms"] / local["p50_ms"]
                 results[path][f"{way}_over_in_process_p99"] = remote["p99_ms"] / local["p99_ms"]
                 results[path][f"{way}_throughput_ratio"] = local["batch64_per_s"] / remote["batch64_per_s"]
             # The least this stack adds to one request: the endpoint's answer without scoring.
             results[path]["least_ratio_p50"] = (local["p50_ms"] + measured["floor_django"]["p50_ms"]) / local["p50_ms"]
-        client.close()
-        floor_client.close()
+        for each in (client, floor_client, redis_client):
+            if each is not None:
+                each.close()
     code_tasks = [t for t in task_catalog(split="train") if t.kind == "code_edit"][:10]
     code_seconds = timed_each(lambda t: score_trajectories(
         [{"prompt": t.prompt, "response": reference_response(t, flavor="good"), "task": t.task_id}], config=config),
         code_tasks)
     results["code_task_verification"] = {"p50_ms": 1000 * statistics.median(code_seconds)}
 
-    print(f"\n{'path':<16}{'way':<16}{'p50 ms':>9}{'p99 ms':>9}{'batch64 traj/s':>16}")
+    print(f"\n{'path':<16}{'way':<22}{'p50 ms':>9}{'p99 ms':>9}{'batch64 traj/s':>16}")
     for path in versions:
         r = results[path]
-        for way in ("in_process", "http", "http_requests", "floor_wsgi", "floor_django"):
+        for way in ("in_process", "in_process_hot", *HTTP_WAYS, "floor_wsgi", "floor_django"):
+            if way not in r:
+                continue
             row = r[way]
             batch = f"{row['batch64_per_s']:>16.1f}" if row["batch64_per_s"] else f"{'':>16}"
-            print(f"{path:<16}{way:<16}{row['p50_ms']:>9.2f}{row['p99_ms']:>9.2f}{batch}")
+            print(f"{path:<16}{way:<22}{row['p50_ms']:>9.2f}{row['p99_ms']:>9.2f}{batch}")
         # Every ratio is HTTP time over in-process time (for batches: time per trajectory).
-        for way in ("http", "http_requests"):
-            print(f"{path:<16}{way + ' / in':<16}{r[f'{way}_over_in_process_p50']:>8.2f}x{r[f'{way}_over_in_process_p99']:>8.2f}x"
-                  f"{r[f'{way}_throughput_ratio']:>15.2f}x")
+        for way in HTTP_WAYS:
+            if way in r:
+                print(f"{path:<16}{way + ' / in_process':<22}{r[f'{way}_over_in_process_p50']:>8.2f}x"
+                      f"{r[f'{way}_over_in_process_p99']:>8.2f}x{r[f'{way}_throughput_ratio']:>15.2f}x")
         print(f"{path:<16}load average {r['load_average'][0]} before, {r['load_average'][1]} after; least ratio this "
               f"stack allows, (in_process + floor_django) / in_process at p50: {r['least_ratio_p50']:.2f}x")
     print(f"code task verification (sandboxed hidden tests), in-process p50: {results['code_task_verification']['p50_ms']:.1f} ms")
