@@ -21,7 +21,7 @@ Per path (the active model: baseline = rule + scikit-learn, bradley_terry = torc
   when ``REDIS_URL`` is set, the same server with Redis as its cache, as deployed
   (``http_redis``: the API key is looked up in Redis on each request); the other servers
   and this process use local memory;
-* batches of 64: trajectories per second over ``--batches`` batches, each way;
+* batches of 64: trajectories per second in the median of ``--batches`` batches, each way;
 * ratios HTTP / in-process (the HTTP overhead; the aim is <= 1.5x);
 * the floors under the HTTP overhead, timed alongside with the same client: an empty WSGI
   app under the same gunicorn settings (``benchmarks/_wsgi_floor.py``), and the endpoint's
@@ -145,16 +145,17 @@ def measure_side_by_side(ways: dict, requests: list[dict], batches: list[list[di
             # A way may return the moment its timed part began (in_process_hot's second call).
             single[name].append(time.perf_counter() - (timed_from if isinstance(timed_from, float) else started))
             time.sleep(GAP_S)
-    batch_seconds = {name: 0.0 for name, (_, score_batch) in ways.items() if score_batch is not None}
+    batch_seconds: dict[str, list[float]] = {name: [] for name, (_, score_batch) in ways.items() if score_batch is not None}
     for batch in batches:
         for name in batch_seconds:
             started = time.perf_counter()
             ways[name][1](batch)
-            batch_seconds[name] += time.perf_counter() - started
+            batch_seconds[name].append(time.perf_counter() - started)
             time.sleep(GAP_S)
-    scored = sum(len(b) for b in batches)
+    # The median batch: on a shared machine one batch stalled for a second would otherwise
+    # set the rate of the whole row.
     return {name: {"p50_ms": 1000 * percentile(single[name], 0.5), "p99_ms": 1000 * percentile(single[name], 0.99),
-                   "batch64_per_s": scored / batch_seconds[name] if batch_seconds.get(name) else None}
+                   "batch64_per_s": BATCH / statistics.median(batch_seconds[name]) if batch_seconds.get(name) else None}
             for name in ways}
 
 
