@@ -14,9 +14,19 @@ Per path (the active model: baseline = rule + scikit-learn, bradley_terry = torc
 
 * one request: p50/p99 of scoring one trajectory (``--requests`` times), in-process
   (``score_trajectories`` with ``reward_model_active()``) and over HTTP
-  (``POST /api/v1/rewards/score`` on ``telemetry.local_app.local_app_server``, keep-alive);
-* batches of 64: trajectories per second over ``--batches`` batches, both ways;
-* ratios HTTP / in-process (the HTTP overhead; the aim is <= 1.5x).
+  (``POST /api/v1/rewards/score``) on the server as deployed: ``config.wsgi`` under gunicorn
+  with ``config/gunicorn.conf.py`` (``scripts/serve.sh``: gthread, keep-alive), one worker
+  process; from two clients, each on one kept-alive connection: the integrations' own
+  (``rewards.integrations.client.RewardServiceClient``) and a ``requests.Session``; and,
+  when ``REDIS_URL`` is set, the same server with Redis as its cache, as deployed
+  (``http_redis``: the API key is looked up in Redis on each request); the other servers
+  and this process use local memory;
+* batches of 64: trajectories per second in the median of ``--batches`` batches, each way;
+* ratios HTTP / in-process (the HTTP overhead; the aim is <= 1.5x);
+* the floors under the HTTP overhead, timed alongside with the same client: an empty WSGI
+  app under the same gunicorn settings (``benchmarks/_wsgi_floor.py``), and the endpoint's
+  own 400 answer to an empty batch (Django, DRF, API-key auth, JSON in and out: all but the
+  scoring).
 
 Then (unless ``--skip-trl``) the reward model trained here against TRL's ``RewardTrainer`` on
 the same pairs and the same small backbone (``benchmarks/reward_model_vs_trl.py``):
@@ -34,9 +44,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
+import socket
 import statistics
+import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,6 +60,8 @@ sys.path.insert(0, str(ROOT))
 from benchmarks._postgres import bench_database_url, database_ensure, django_setup  # noqa: E402
 
 BATCH = 64
+HTTP_WAYS = ("http", "http_requests", "http_redis")
+GAP_S = 0.003
 
 
 def models_train(var_dir: Path) -> dict[str, object]:
@@ -107,8 +124,16 @@ def timed_each(fn, items) -> list[float]:
 
 def measure_side_by_side(ways: dict, requests: list[dict], batches: list[list[dict]]) -> dict[str, dict[str, float]]:
     """p50/p99 of single requests and batch throughput for each way ({name: (score_one,
-    score_batch)}), alternating the ways request by request so that the machine's load
-    falls on all of them alike."""
+    score_batch or None)}), alternating the ways request by request so that the machine's
+    load falls on all of them alike.
+
+    Each call is followed by an untimed pause (``GAP_S``), so every call of every way starts
+    from the same state, as a scoring call in an RL loop starts after other work: a server
+    goes on working after its answer has left (access log, request_finished), and on two
+    cores that work would otherwise be timed as part of whichever way comes next. The pause
+    costs the in-process scorer too (its worker threads must be woken again); the
+    ``in_process_hot`` way shows by how much: an untimed call right before the timed one.
+    """
     for score_one, _ in ways.values():
         for item in requests[:20]:  # warm up (model load, connections, caches)
             score_one(item)
@@ -116,17 +141,76 @@ def measure_side_by_side(ways: dict, requests: list[dict], batches: list[list[di
     for item in requests:
         for name, (score_one, _) in ways.items():
             started = time.perf_counter()
-            score_one(item)
-            single[name].append(time.perf_counter() - started)
-    batch_seconds = dict.fromkeys(ways, 0.0)
+            timed_from = score_one(item)
+            # A way may return the moment its timed part began (in_process_hot's second call).
+            single[name].append(time.perf_counter() - (timed_from if isinstance(timed_from, float) else started))
+            time.sleep(GAP_S)
+    batch_seconds: dict[str, list[float]] = {name: [] for name, (_, score_batch) in ways.items() if score_batch is not None}
     for batch in batches:
-        for name, (_, score_batch) in ways.items():
+        for name in batch_seconds:
             started = time.perf_counter()
-            score_batch(batch)
-            batch_seconds[name] += time.perf_counter() - started
-    scored = sum(len(b) for b in batches)
+            ways[name][1](batch)
+            batch_seconds[name].append(time.perf_counter() - started)
+            time.sleep(GAP_S)
+    # The median batch: on a shared machine one batch stalled for a second would otherwise
+    # set the rate of the whole row.
     return {name: {"p50_ms": 1000 * percentile(single[name], 0.5), "p99_ms": 1000 * percentile(single[name], 0.99),
-                   "batch64_per_s": scored / batch_seconds[name]} for name in ways}
+                   "batch64_per_s": BATCH / statistics.median(batch_seconds[name]) if batch_seconds.get(name) else None}
+            for name in ways}
+
+
+def load_average() -> float:
+    """The 1-minute load average (the machine is shared: every number is read beside it)."""
+    return round(os.getloadavg()[0], 2)
+
+
+@contextmanager
+def deployment_server(app: str, *, log_path: Path, redis_url: str = "", app_root: Path = ROOT) -> Iterator[str]:
+    """``app`` under gunicorn with the deployment's settings (``config/gunicorn.conf.py``, as
+    ``scripts/serve.sh`` runs it: gthread, 4 threads, keep-alive 5 s, access log), one worker
+    process, on this process's database and settings (with ``redis_url``, Redis is its cache,
+    as deployed: API keys are looked up there), from the checkout at ``app_root``; yields its
+    base URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "PYTHONPATH": str(app_root), "DJANGO_SETTINGS_MODULE": "config.settings",
+           "FLYWHEEL_BIND": f"127.0.0.1:{port}", "FLYWHEEL_WORKERS": "1", "FLYWHEEL_ACCESS_LOG": str(log_path)}
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    with open(log_path.with_suffix(".err"), "wb") as log:
+        process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--config", str(app_root / "config" / "gunicorn.conf.py"), app],
+                                   cwd=app_root, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if process.poll() is not None:
+                raise SystemExit(f"gunicorn exited with {process.returncode}; see {log_path.with_suffix('.err')}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"gunicorn did not listen within 120 s; see {log_path.with_suffix('.err')}") from None
+                time.sleep(0.2)
+        yield base_url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def wait_for_version(score_one, payload: dict, version: str, *, timeout_s: float = 60.0) -> None:
+    """Until the server scores with ``version`` (it re-reads the active version every second)."""
+    deadline = time.monotonic() + timeout_s
+    while (answer := score_one(payload)["results"][0])["reward_model_version"] != version:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the server still scores with {answer['reward_model_version']}, not {version}")
+        time.sleep(0.2)
 
 
 def main() -> int:
@@ -135,21 +219,25 @@ def main() -> int:
     parser.add_argument("--batches", type=int, default=15, help="batches of 64 per path and way")
     parser.add_argument("--database", default="flywheel_bench_rewards")
     parser.add_argument("--skip-trl", action="store_true", help="leave out the reward-model training comparison with TRL")
+    parser.add_argument("--app-root", type=Path, default=ROOT,
+                        help="serve the app from this checkout (e.g. `git worktree add DIR <commit>`): the same "
+                             "measurement of another version of the service; the scorer in-process stays this one")
     args = parser.parse_args()
     base = os.environ.get("DATABASE_URL")
     if not base:
         raise SystemExit("DATABASE_URL is not set: run `scripts/services.sh start postgres` and "
                          "`eval \"$(scripts/services.sh env)\"` first.")
     url = bench_database_url(base, args.database)
+    redis_url = os.environ.get("REDIS_URL", "")  # django_setup drops it: this process uses local memory
     database_ensure(url)
     django_setup(url)
 
     import requests as http
 
     from rewards.core.scoring import ScoringConfig, score_trajectories
+    from rewards.integrations.client import SCORE_PATH, RewardServiceClient, RewardServiceError
     from rewards.selectors import reward_model_active, reward_model_active_reset
     from rewards.services import reward_model_promote
-    from telemetry.local_app import local_app_server
     from telemetry.services import api_key_create, organization_get_or_create
     from training.environment import reference_response, task_catalog
 
@@ -163,53 +251,108 @@ def main() -> int:
     key = api_key_create(org=organization_get_or_create(slug="bench-rewards"))
     config = ScoringConfig()
     results: dict[str, dict] = {}
-    with local_app_server() as base_url, http.Session() as session:
+    with deployment_server("config.wsgi:application", log_path=var_dir / "gunicorn-app.log", app_root=args.app_root.resolve()) as app_url, \
+            deployment_server("benchmarks._wsgi_floor:application", log_path=var_dir / "gunicorn-floor.log") as floor_url, \
+            ExitStack() as stack, http.Session() as session:
+        client = RewardServiceClient(app_url, key)
+        redis_client = None
+        if redis_url:
+            redis_client = RewardServiceClient(stack.enter_context(deployment_server(
+                "config.wsgi:application", log_path=var_dir / "gunicorn-app-redis.log", redis_url=redis_url,
+                app_root=args.app_root.resolve())), key)
+        floor_client = RewardServiceClient(floor_url, key)
         session.headers["Authorization"] = f"Bearer {key}"
 
-        def over_http(body):
-            answer = session.post(f"{base_url}/api/v1/rewards/score", json=body, timeout=120)
+        def over_requests(body):
+            answer = session.post(f"{app_url}{SCORE_PATH}", json=body, timeout=120)
             answer.raise_for_status()
             return answer.json()
+
+        def django_floor(_):
+            try:
+                client.post(SCORE_PATH, {"trajectories": []})
+            except RewardServiceError as exc:
+                assert " answered 400:" in str(exc), exc
+            else:
+                raise AssertionError("an empty batch was not refused")
 
         for path, version in versions.items():
             reward_model_promote(version=version)
             reward_model_active_reset()
             model = reward_model_active()
             assert model is not None and model.version == version.version
-            print(f"measuring {path} ({version.version}) ...", flush=True)
-            measured = measure_side_by_side({
+            wait_for_version(lambda t: client.post(SCORE_PATH, t), requests_[0], version.version)
+            load_before = load_average()
+            print(f"measuring {path} ({version.version}), load average {load_before} ...", flush=True)
+            def score_hot(t):
+                score_trajectories([t], config=config, preference_model=reward_model_active())  # wakes the pools
+                started = time.perf_counter()
+                score_trajectories([t], config=config, preference_model=reward_model_active())
+                return started
+
+            ways = {
                 "in_process": (lambda t: score_trajectories([t], config=config, preference_model=reward_model_active()),
                                lambda b: score_trajectories(b, config=config, preference_model=reward_model_active())),
-                "http": (lambda t: over_http(t), lambda b: over_http({"trajectories": b})),
-            }, requests_, batches)
-            local, remote = measured["in_process"], measured["http"]
-            answer = over_http(requests_[0])["results"][0]
-            assert answer["reward_model_version"] == version.version, answer
-            results[path] = {"in_process": local, "http": remote,
-                             "http_over_in_process_p50": remote["p50_ms"] / local["p50_ms"],
-                             "http_over_in_process_p99": remote["p99_ms"] / local["p99_ms"],
-                             "in_process_over_http_throughput": local["batch64_per_s"] / remote["batch64_per_s"]}
+                "in_process_hot": (score_hot, None),
+                "http": (lambda t: client.post(SCORE_PATH, t), lambda b: client.post(SCORE_PATH, {"trajectories": b})),
+                "http_requests": (over_requests, lambda b: over_requests({"trajectories": b})),
+                "floor_wsgi": (lambda t: floor_client.post(SCORE_PATH, t), None),
+                "floor_django": (django_floor, None),
+            }
+            if redis_client is not None:
+                wait_for_version(lambda t: redis_client.post(SCORE_PATH, t), requests_[0], version.version)
+                ways["http_redis"] = (lambda t: redis_client.post(SCORE_PATH, t),
+                                      lambda b: redis_client.post(SCORE_PATH, {"trajectories": b}))
+            measured = measure_side_by_side(ways, requests_, batches)
+            local = measured["in_process"]
+            for answer in (client.post(SCORE_PATH, requests_[0]), over_requests(requests_[0]),
+                           *([redis_client.post(SCORE_PATH, requests_[0])] if redis_client else [])):
+                assert answer["results"][0]["reward_model_version"] == version.version, answer
+            results[path] = {**measured, "load_average": [load_before, load_average()]}
+            for way in HTTP_WAYS:
+                if way not in measured:
+                    continue
+                remote = measured[way]
+                results[path][f"{way}_over_in_process_p50"] = remote["p50_ms"] / local["p50_ms"]
+                results[path][f"{way}_over_in_process_p99"] = remote["p99_ms"] / local["p99_ms"]
+                results[path][f"{way}_throughput_ratio"] = local["batch64_per_s"] / remote["batch64_per_s"]
+            # The least HTTP / in-process ratio for one request: the scorer's time plus a round
+            # trip that does no scoring (an empty WSGI app; the endpoint's own 400 answer).
+            for floor in ("floor_wsgi", "floor_django"):
+                results[path][f"least_ratio_{floor}_p50"] = (local["p50_ms"] + measured[floor]["p50_ms"]) / local["p50_ms"]
+        for each in (client, floor_client, redis_client):
+            if each is not None:
+                each.close()
     code_tasks = [t for t in task_catalog(split="train") if t.kind == "code_edit"][:10]
     code_seconds = timed_each(lambda t: score_trajectories(
         [{"prompt": t.prompt, "response": reference_response(t, flavor="good"), "task": t.task_id}], config=config),
         code_tasks)
     results["code_task_verification"] = {"p50_ms": 1000 * statistics.median(code_seconds)}
 
-    print(f"\n{'path':<16}{'way':<14}{'p50 ms':>9}{'p99 ms':>9}{'batch64 traj/s':>16}")
+    print(f"\n{'path':<16}{'way':<22}{'p50 ms':>9}{'p99 ms':>9}{'batch64 traj/s':>16}")
     for path in versions:
-        for way in ("in_process", "http"):
-            row = results[path][way]
-            print(f"{path:<16}{way:<14}{row['p50_ms']:>9.2f}{row['p99_ms']:>9.2f}{row['batch64_per_s']:>16.1f}")
         r = results[path]
+        for way in ("in_process", "in_process_hot", *HTTP_WAYS, "floor_wsgi", "floor_django"):
+            if way not in r:
+                continue
+            row = r[way]
+            batch = f"{row['batch64_per_s']:>16.1f}" if row["batch64_per_s"] else f"{'':>16}"
+            print(f"{path:<16}{way:<22}{row['p50_ms']:>9.2f}{row['p99_ms']:>9.2f}{batch}")
         # Every ratio is HTTP time over in-process time (for batches: time per trajectory).
-        print(f"{path:<16}{'HTTP overhead':<14}{r['http_over_in_process_p50']:>8.2f}x{r['http_over_in_process_p99']:>8.2f}x"
-              f"{r['in_process_over_http_throughput']:>15.2f}x")
+        for way in HTTP_WAYS:
+            if way in r:
+                print(f"{path:<16}{way + ' / in_process':<22}{r[f'{way}_over_in_process_p50']:>8.2f}x"
+                      f"{r[f'{way}_over_in_process_p99']:>8.2f}x{r[f'{way}_throughput_ratio']:>15.2f}x")
+        print(f"{path:<16}load average {r['load_average'][0]} before, {r['load_average'][1]} after; least ratio at p50, "
+              f"(in_process + floor) / in_process: {r['least_ratio_floor_wsgi_p50']:.2f}x with no Django at all, "
+              f"{r['least_ratio_floor_django_p50']:.2f}x with Django + DRF + API key")
     print(f"code task verification (sandboxed hidden tests), in-process p50: {results['code_task_verification']['p50_ms']:.1f} ms")
-    sklearn_p99 = results["baseline"]["in_process"]["p99_ms"]
-    http_p99 = results["baseline"]["http"]["p99_ms"]
-    print(f"aims: p99 < 20 ms on the rule + scikit-learn path: in-process {sklearn_p99:.1f} ms, HTTP {http_p99:.1f} ms; "
-          f"HTTP <= 1.5x in-process: {results['baseline']['http_over_in_process_p50']:.2f}x (one request, p50), "
-          f"{results['baseline']['in_process_over_http_throughput']:.2f}x (batches of {BATCH})")
+    base = results["baseline"]
+    print(f"aims: p99 < 20 ms on the rule + scikit-learn path: in-process {base['in_process']['p99_ms']:.1f} ms, "
+          f"HTTP {base['http']['p99_ms']:.1f} ms; HTTP <= 1.5x in-process (one request): "
+          f"{base['http_over_in_process_p50']:.2f}x p50, {base['http_over_in_process_p99']:.2f}x p99 "
+          f"(requests.Session: {base['http_requests_over_in_process_p50']:.2f}x p50), "
+          f"{base['http_throughput_ratio']:.2f}x in batches of {BATCH}")
     if not args.skip_trl:
         from benchmarks.reward_model_vs_trl import reward_model_vs_trl
 

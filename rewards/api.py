@@ -7,10 +7,13 @@
 from __future__ import annotations
 
 import json
+import numbers
 
+import orjson
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import exceptions
+from rest_framework import exceptions, renderers
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -93,14 +96,55 @@ class ApiKeyOrQueryKeyAuthentication(ApiKeyAuthentication):
         return (None, key)
 
 
+def _json_value(value: object) -> float | int:
+    """Numbers orjson does not write itself (numpy scalars a model may return)."""
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+class OrjsonRenderer(renderers.BaseRenderer):
+    """``application/json`` by orjson. Scoring results (dataclasses) are written as they are,
+    field by field as ``ScoredTrajectory.to_dict`` lists them, without building dicts first;
+    a NaN is written as null, never as invalid JSON."""
+
+    media_type = "application/json"
+    format = "json"
+    charset = None
+
+    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
+        return b"" if data is None else orjson.dumps(data, default=_json_value)
+
+
+class JsonOnly(BaseContentNegotiation):
+    """The reward service answers JSON only: its one renderer, without parsing Accept per request."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
 def _json_body(request) -> object | Response:
-    """The decoded JSON body, or the 400/413 answer to return."""
+    """The decoded JSON body, or the 400/413 answer to return.
+
+    orjson reads it; what orjson refuses (NaN, lone surrogates, huge integers) goes to the
+    standard library, so the service accepts exactly what it accepted before and words its
+    400 the same way.
+    """
     try:
         body = request_body(request._request, max_bytes=MAX_BODY_BYTES)
     except BodyTooLarge as exc:
         return error_response(413, str(exc))
     except BodyInvalid as exc:
         return error_response(400, str(exc))
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass
     try:
         return json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
@@ -112,11 +156,17 @@ def _score(payloads: list) -> list[ScoredTrajectory]:
 
 
 class RewardsScoreApi(APIView):
-    """Score trajectories: reward, named components, hacking flags, reward-model version."""
+    """Score trajectories: reward, named components, hacking flags, reward-model version.
+
+    The hot path of RL training: no throttling, no content negotiation, orjson both ways
+    (``benchmarks/rewards.py`` measures what each request costs over the scorer itself).
+    """
 
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [HasApiKey]
     parser_classes: list = []
+    renderer_classes = [OrjsonRenderer]
+    content_negotiation_class = JsonOnly
 
     @extend_schema(
         request={"application/json": {"oneOf": [TRAJECTORY_SCHEMA, {
@@ -149,7 +199,7 @@ class RewardsScoreApi(APIView):
         except TrajectoryError as exc:
             field = exc.field if "trajectories" in document else exc.field.split(".", 1)[-1]
             return error_response(413 if exc.too_large else 400, exc.message, field=field)
-        return Response({"results": [result.to_dict() for result in results]})
+        return Response({"results": results})  # OrjsonRenderer writes each as ScoredTrajectory.to_dict()
 
 
 class OpenRlhfRewardApi(APIView):
@@ -158,6 +208,8 @@ class OpenRlhfRewardApi(APIView):
     authentication_classes = [ApiKeyOrQueryKeyAuthentication]
     permission_classes = [HasApiKey]
     parser_classes: list = []
+    renderer_classes = [OrjsonRenderer]
+    content_negotiation_class = JsonOnly
 
     @extend_schema(
         parameters=[OpenApiParameter("key", OpenApiTypes.STR, OpenApiParameter.QUERY,

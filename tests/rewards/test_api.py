@@ -158,3 +158,36 @@ def test_active_reward_model_scores_the_preference_component(live_server, api_ke
     assert good["reward_model_version"] == linux["reward_model_version"] == version.version
     assert good["components"]["preference"]["status"] == "ok"
     assert good["components"]["preference"]["value"] > linux["components"]["preference"]["value"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_any_accept_header_gets_json(live_server, api_key):
+    answer = requests.post(f"{live_server.url}/api/v1/rewards/score", json={"prompt": "p", "response": "$ dir"},
+                           headers={"Authorization": f"Bearer {api_key}", "Accept": "text/html"}, timeout=60)
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["Content-Type"] == "application/json"
+    assert answer.json()["results"][0]["components"]["overlong"]["status"] == "ok"
+    refused = requests.post(f"{live_server.url}/api/v1/rewards/score", json={"prompt": "p"},
+                            headers={"Accept": "text/html"}, timeout=60)
+    assert refused.status_code == 401 and refused.headers["Content-Type"] == "application/json"
+    assert refused.headers["WWW-Authenticate"] == 'Bearer realm="flywheel"'
+
+
+def test_results_are_written_exactly_as_to_dict():
+    """The renderer writes the scorer's dataclasses straight to JSON: the same document as
+    ``ScoredTrajectory.to_dict``, numpy numbers included, and valid JSON for a NaN."""
+    import numpy as np
+
+    from rewards.api import OrjsonRenderer
+    from rewards.core.attacker import attack_cases, honest_cases
+    from rewards.core.scoring import ComponentScore, ScoredTrajectory, ScoringConfig, score_trajectories
+
+    payloads = [c.payload for c in honest_cases(limit=3)][:20] + [c.payload for c in attack_cases(limit=3)][:20]
+    results = score_trajectories(payloads, config=ScoringConfig())
+    assert any(result.flags for result in results)
+    written = json.loads(OrjsonRenderer().render({"results": results}))
+    assert written == json.loads(json.dumps({"results": [result.to_dict() for result in results]}))
+    odd = ScoredTrajectory(np.float64(0.25), {"preference": ComponentScore(float("nan"), np.float32(0.5), "ok")}, (), None)
+    assert json.loads(OrjsonRenderer().render(odd)) == {
+        "reward": 0.25, "components": {"preference": {"value": None, "weight": 0.5, "status": "ok", "detail": ""}},
+        "flags": [], "reward_model_version": None, "task_id": None}

@@ -108,24 +108,31 @@ class SharedScorerReward:
 
 
 class HttpReward:
-    """Flywheel's reward service: ``POST <endpoint>/api/v1/rewards/score``."""
+    """Flywheel's reward service: ``POST <endpoint>/api/v1/rewards/score``, over one kept-alive
+    connection (a ``requests.Session`` made on first use) for every step of the run."""
 
     def __init__(self, endpoint: str, *, api_key: str = "", timeout_s: float = 60.0, batch_size: int = 64) -> None:
         self.url = endpoint.rstrip("/") + SCORE_PATH
         self.api_key = api_key or os.environ.get("FLYWHEEL_API_KEY", "")
         self.timeout_s = timeout_s
         self.batch_size = batch_size
+        self._session: Any = None
+
+    def _session_get(self) -> Any:
+        if self._session is None:
+            import requests
+
+            self._session = requests.Session()
+            if self.api_key:
+                self._session.headers["Authorization"] = f"Bearer {self.api_key}"
+        return self._session
 
     def __call__(self, trajectories: Sequence[Trajectory]) -> list[ScoredTrajectory]:
-        import requests
-
-        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        session = self._session_get()
         scored: list[ScoredTrajectory] = []
         for start in range(0, len(trajectories), self.batch_size):
             chunk = trajectories[start : start + self.batch_size]
-            response = requests.post(
-                self.url, json={"trajectories": [t.to_json() for t in chunk]}, headers=headers, timeout=self.timeout_s
-            )
+            response = session.post(self.url, json={"trajectories": [t.to_json() for t in chunk]}, timeout=self.timeout_s)
             if response.status_code != 200:
                 raise RuntimeError(f"reward service {self.url} answered {response.status_code}: {response.text[:500]}")
             results = response.json()["results"]
@@ -133,6 +140,9 @@ class HttpReward:
                 raise RuntimeError(f"reward service returned {len(results)} results for {len(chunk)} trajectories")
             scored += [scored_from_service(r) for r in results]
         return scored
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_session": None}  # a copy sent elsewhere opens its own connection
 
 
 def _as_dict(result: Any) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from rewards.integrations import trl, verl
+from rewards.integrations.client import reward_service_clients_close
 from training.environment import reference_response, task_catalog
 
 TASKS = task_catalog(split="train")
@@ -38,6 +39,10 @@ def openrlhf_batch():
 def over_http(live_server, api_key, monkeypatch):
     monkeypatch.setenv("FLYWHEEL_URL", live_server.url)
     monkeypatch.setenv("FLYWHEEL_API_KEY", api_key)
+    yield
+    # The client keeps its connection open, and the server thread serving it its database
+    # connection: close both before the test database goes.
+    reward_service_clients_close()
 
 
 @pytest.fixture

@@ -1,6 +1,8 @@
 """The reward functions the rollouts call: shared scorer in-process, environment verifier, HTTP service."""
 from __future__ import annotations
 
+import pickle
+
 import pytest
 
 from training.rl.rewards import EnvironmentReward, HttpReward, SharedScorerReward, Trajectory, reward_function_create
@@ -29,9 +31,16 @@ def test_http_reward_scores_through_the_reward_service(live_server):
     from telemetry.services import api_key_create, organization_get_or_create
 
     key = api_key_create(org=organization_get_or_create(slug="rl-rewards"))
-    right, wrong = HttpReward(live_server.url, api_key=key)([RIGHT, WRONG])
+    reward = HttpReward(live_server.url, api_key=key)
+    right, wrong = reward([RIGHT, WRONG])
     assert right.components["correctness"] == 1.0 and wrong.components["correctness"] == 0.0
     assert right.reward > wrong.reward
+    # Every step of a run reuses one session (one kept-alive connection); a copy sent to
+    # another process opens its own.
+    session = reward._session
+    assert reward([RIGHT]) == [right] and reward._session is session
+    assert pickle.loads(pickle.dumps(reward))._session is None
+    session.close()
 
 
 def test_an_unreachable_reward_service_raises():
