@@ -205,7 +205,8 @@ pg_start() {
     [ -f "$PG_DATA/PG_VERSION" ] || pg_init
     log "postgres: starting on 127.0.0.1:$PG_PORT"
     # pg_ctl forks the postmaster, which inherits pg_ctl's stdout: the log file.
-    detached "$PG_LOG" runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_DATA" -w -t "$START_TIMEOUT" start ||
+    # -p on every start: FLYWHEEL_PG_PORT must win over the port written at initdb.
+    detached "$PG_LOG" runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_DATA" -o "-p $PG_PORT" -w -t "$START_TIMEOUT" start ||
       fail_with_log postgres "$PG_LOG" "pg_ctl start failed"
   fi
   wait_until postgres "$PG_LOG" pg_running pg_answers

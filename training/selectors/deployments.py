@@ -89,7 +89,8 @@ def rollout_session_metrics(*, rollout: Rollout) -> tuple[list[SessionMetrics], 
     """(control sessions, canary sessions) from the telemetry both arms sent since the rollout began.
 
     Reads raw events, not rollups: the judge needs per-user values (each session carries
-    its user, the unit assignment is sticky for), which hourly rollups do not keep. The window is by arrival (``received_at``), the same for both arms.
+    its user, the unit assignment is sticky for), which hourly rollups do not keep. The
+    window is by arrival (``received_at``), the same for both arms.
     """
     names = {rollout.control.name: "control", rollout.candidate.name: "canary"}
     rows = (

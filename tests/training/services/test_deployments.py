@@ -203,3 +203,27 @@ def test_inconclusive_canary_times_out_into_a_rollback(org, v0, tiny_candidate, 
     timed_out = rollout_judge(rollout=Rollout.objects.get(pk=rollout.pk), now=started + timedelta(hours=2, seconds=1))
     assert timed_out.verdict == "rollback" and "deadline passed" in timed_out.reason
     assert versions_for(org, 300) == {"v0": 300}
+
+
+def test_the_judge_reads_each_session_with_its_user(org, v0, tiny_candidate, policy_server):
+    """Sessions carry the (hashed) user assignment is sticky for, so the judge can count users."""
+    from telemetry.services import events_ingest
+    from tests.factories import make_event
+    from training.release.judge import units_aggregate
+    from training.selectors.deployments import rollout_session_metrics
+
+    candidate = candidate_registered(org, "v1", tiny_candidate, v0)
+    rollout = rollout_start(candidate=candidate, backend=LocalBackend(policy_server.url),
+                            judge_config=JudgeConfig(min_sessions_per_arm=1))
+    events = [
+        make_event("tool.call", version=version, session_id=f"{user}-{version}-{k}", user=f"{user}@example.com",
+                   payload={"tool": "shell", "status": "error", "error_kind": "nonzero_exit", "exit_code": 1, "duration_ms": 5}
+                   if user == "ann" else None)
+        for version, users in (("v0", ("ann", "bob")), ("v1", ("cid",))) for user in users for k in range(3)
+    ]
+    assert events_ingest(org=org, events=events).accepted == len(events)
+    control, canary = rollout_session_metrics(rollout=rollout)
+    assert len(control) == 6 and len(canary) == 3
+    assert len({s.unit for s in control}) == 2 and all(s.unit for s in control + canary)
+    per_user = units_aggregate(control)
+    assert sorted((u.tool_calls, u.tool_errors) for u in per_user) == [(3, 0), (3, 3)]
