@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Serve Flywheel as a deployment does: gunicorn with gthread workers running config.wsgi.
 #
-#   bash scripts/serve.sh                         # 127.0.0.1:8000, 2×CPUs+1 workers × 4 threads
+#   bash scripts/serve.sh                         # 127.0.0.1:8000, one worker per core × 4 threads
 #   FLYWHEEL_BIND=0.0.0.0:8000 bash scripts/serve.sh --workers 8
 #
 # Settings live in config/gunicorn.conf.py (env FLYWHEEL_BIND, FLYWHEEL_WORKERS,
