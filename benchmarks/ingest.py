@@ -65,6 +65,7 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from benchmarks._postgres import bench_database_url, database_ensure  # noqa: E402
+from config.server_process import free_port, server_process  # noqa: E402
 
 REQUIRED_ENV = ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")
 EVENT_COLUMNS = (
@@ -475,49 +476,18 @@ def bodies_make(events: list[dict[str, Any]], batch: int) -> list[bytes]:
     return [json.dumps({"events": events[i:i + batch]}).encode() for i in range(0, len(events), batch)]
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def gunicorn_server(*, env: dict[str, str], workers: int, threads: int, log_path: Path) -> Iterator[tuple[str, int]]:
     """``config.wsgi`` under gunicorn (gthread workers), as deployed; yield its base URL and the master's pid."""
-    import requests
-
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
                "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads), "--log-level", "warning",
                # Clients keep their connections between batches (a closed idle one would fail a POST);
                # a loaded 2-core machine can stall a request past the default 30 s.
                "--keep-alive", "75", "--timeout", "120"]
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if process.poll() is not None:
-                raise SystemExit(f"gunicorn exited with {process.returncode}:\n{log_path.read_text(errors='replace')[-3000:]}")
-            try:
-                if requests.get(f"{base_url}/api/schema/events-v1.json", timeout=30).status_code == 200:
-                    break
-            except (requests.ConnectionError, requests.Timeout):
-                pass  # still booting
-            if time.monotonic() > deadline:
-                raise SystemExit(f"gunicorn did not answer within 120 s; see {log_path}")
-            time.sleep(0.2)
+    with server_process(command, cwd=ROOT, env=env, log_path=log_path, ready_url=f"{base_url}/api/schema/events-v1.json") as process:
         yield base_url, process.pid
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _listening_pid(port: int) -> int | None:

@@ -44,10 +44,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -58,6 +55,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks._postgres import bench_database_url, database_ensure, django_setup  # noqa: E402
+from config.server_process import free_port, server_process  # noqa: E402
 
 BATCH = 64
 HTTP_WAYS = ("http", "http_requests", "http_redis")
@@ -171,37 +169,15 @@ def deployment_server(app: str, *, log_path: Path, redis_url: str = "", app_root
     process, on this process's database and settings (with ``redis_url``, Redis is its cache,
     as deployed: API keys are looked up there), from the checkout at ``app_root``; yields its
     base URL."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "PYTHONPATH": str(app_root), "DJANGO_SETTINGS_MODULE": "config.settings",
            "FLYWHEEL_BIND": f"127.0.0.1:{port}", "FLYWHEEL_WORKERS": "1", "FLYWHEEL_ACCESS_LOG": str(log_path)}
     if redis_url:
         env["REDIS_URL"] = redis_url
-    with open(log_path.with_suffix(".err"), "wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--config", str(app_root / "config" / "gunicorn.conf.py"), app],
-                                   cwd=app_root, env=env, stdout=log, stderr=subprocess.STDOUT)
+    command = [sys.executable, "-m", "gunicorn", "--config", str(app_root / "config" / "gunicorn.conf.py"), app]
     base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if process.poll() is not None:
-                raise SystemExit(f"gunicorn exited with {process.returncode}; see {log_path.with_suffix('.err')}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise SystemExit(f"gunicorn did not listen within 120 s; see {log_path.with_suffix('.err')}") from None
-                time.sleep(0.2)
+    with server_process(command, cwd=app_root, env=env, log_path=log_path.with_suffix(".err"), ready_url=base_url + "/"):
         yield base_url
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def wait_for_version(score_one, payload: dict, version: str, *, timeout_s: float = 60.0) -> None:

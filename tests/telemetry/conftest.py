@@ -3,11 +3,9 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,6 +14,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from config.server_process import free_port, server_process
 from telemetry.bus import reset_bus
 
 REPO = Path(__file__).resolve().parents[2]
@@ -119,12 +118,6 @@ def consumer(kafka_topics, tmp_path) -> Iterator[ConsumerProcess]:
 # ---------------------------------------------------------------- the app served for real
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def embedded_server(django_db_setup, django_db_blocker) -> Iterator[str]:
     """The embedded default's server (``telemetry.local_app``) in this process, on the test database."""
@@ -156,25 +149,7 @@ def gunicorn_server(django_db_setup, tmp_path_factory) -> Iterator[str]:
     for name in ("KAFKA_BOOTSTRAP_SERVERS", "CELERY_BROKER_URL"):
         env.pop(name, None)
     log_path = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
-    with open(log_path, "ab") as log:
-        process = subprocess.Popen(["bash", str(REPO / "scripts" / "serve.sh")], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-
-    def answers() -> bool:
-        if process.poll() is not None:
-            raise AssertionError(f"gunicorn exited with {process.returncode}:\n{log_path.read_text(errors='replace')}")
-        try:
-            return urllib.request.urlopen(f"{url}/api/schema/events-v1.json", timeout=5).status == 200
-        except OSError:
-            return False
-
-    try:
-        wait_until(answers, timeout=60, message=lambda: f"gunicorn did not answer:\n{log_path.read_text(errors='replace')}")
+    with server_process(["bash", str(REPO / "scripts" / "serve.sh")], cwd=REPO, env=env, log_path=log_path,
+                        ready_url=f"{url}/api/schema/events-v1.json", timeout_s=60):
         yield url
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
