@@ -87,6 +87,8 @@ def _trl_train(train: list[PreferencePair], backbone: Path, config: BradleyTerry
 def reward_model_vs_trl(
     *, epochs: int = 3, batch_size: int = 16, learning_rate: float = 1e-3, max_length: int = 512,
     backbone: str = "", device: str = "auto", seed: int = 0, limit: int | None = None,
+    hidden_size: int = BradleyTerryConfig.hidden_size, layers: int = BradleyTerryConfig.num_hidden_layers,
+    heads: int = BradleyTerryConfig.num_attention_heads,
 ) -> dict[str, Any]:
     """Train both on the same pairs and backbone; return accuracies, seconds and the ratio."""
     torch.set_num_threads(1)
@@ -94,7 +96,8 @@ def reward_model_vs_trl(
     train = [p for p in pairs if p.split == "train"]
     validation = [p for p in pairs if p.split == "validation"]
     config = BradleyTerryConfig(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                                max_length=max_length, backbone=backbone, device=device, seed=seed)
+                                max_length=max_length, backbone=backbone, device=device, seed=seed,
+                                hidden_size=hidden_size, num_hidden_layers=layers, num_attention_heads=heads)
     result: dict[str, Any] = {
         "pairs_train": len(train), "pairs_validation": len(validation), "epochs": epochs, "batch_size": batch_size,
         "learning_rate": learning_rate, "max_length": max_length, "device": device,
@@ -103,7 +106,7 @@ def reward_model_vs_trl(
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
         shared = Path(backbone) if backbone else _backbone_dir(pairs, config, root / "backbone")
-        result["backbone"] = backbone or "tiny Llama created locally (see BradleyTerryConfig)"
+        result["backbone"] = backbone or f"Llama created locally: width {hidden_size}, {layers} layers, {heads} heads"
         ours_fit = bradley_terry_fit(train, replace(config, backbone=str(shared)))
         result["ours"] = {"seconds": ours_fit.train_seconds, "loss_per_epoch": ours_fit.losses,
                           **_accuracy(ours_fit.reward_model, validation)}
@@ -133,11 +136,15 @@ def main() -> None:
     parser.add_argument("--max-length", type=int, default=512, help="TRL drops longer pairs; ours truncates: keep it above the longest")
     parser.add_argument("--backbone", default="", help="local HF checkpoint dir (default: a tiny model created here)")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--hidden-size", type=int, default=BradleyTerryConfig.hidden_size, help="created backbone's width")
+    parser.add_argument("--layers", type=int, default=BradleyTerryConfig.num_hidden_layers, help="created backbone's blocks")
+    parser.add_argument("--heads", type=int, default=BradleyTerryConfig.num_attention_heads, help="created backbone's heads")
     parser.add_argument("--limit", type=int, default=None, help="use only the first N pairs")
     parser.add_argument("--json", type=Path, default=Path("artifacts/benchmarks/reward_model_vs_trl.json"))
     args = parser.parse_args()
     result = reward_model_vs_trl(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
-                                 max_length=args.max_length, backbone=args.backbone, device=args.device, limit=args.limit)
+                                 max_length=args.max_length, backbone=args.backbone, device=args.device, limit=args.limit,
+                                 hidden_size=args.hidden_size, layers=args.layers, heads=args.heads)
     print(f"pairs: {result['pairs_train']} train, {result['pairs_validation']} held out; backbone: {result['backbone']}; "
           f"{result['epochs']} epochs, batch {result['batch_size']}, lr {result['learning_rate']}, device {result['device']} (cuda={result['cuda']})")
     ours = result["ours"]

@@ -8,6 +8,7 @@ the target mean reward (3-step moving average of the step's mean rollout reward)
 (sampled responses) per second, and the ratios.
 
     .venv/bin/python benchmarks/rl.py [--steps 30] [--target 0.5] [--json artifacts/benchmarks/rl.json]
+    .venv/bin/python benchmarks/rl.py --device cuda --hidden-size 512 --layers 8 --heads 8   # a larger policy on a GPU
 
 TRL comes from the ``bench`` extra (pip install -e '.[bench]'). If it cannot run here the
 script prints its exact error and still reports this job's numbers.
@@ -21,11 +22,14 @@ import sys
 import tempfile
 import time
 import traceback
+from dataclasses import replace
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.training.rl.factories import TINY_RL_ARCHITECTURE, tiny_rl_policy  # noqa: E402
 
 
 def moving_average(values: list[float], window: int = 3) -> list[float]:
@@ -52,6 +56,7 @@ def run_ours(policy: Path, out: Path, args) -> dict:
         overlong_buffer=args.max_tokens // 3, reward_source="environment", checkpoint_every=args.steps, seed=args.seed,
         dynamic_sampling=True, curriculum_min_samples=10**6, curriculum_window=10**6,
         task_variants=False,  # TRL gets the catalog prompts: both train on the same tasks
+        device=args.device,
     )
     started = time.monotonic()
     marks: list[tuple[int, float, float, float]] = []  # step, time since start, reward/mean, responses
@@ -96,7 +101,7 @@ def run_trl(policy: Path, out: Path, args) -> dict:
         output_dir=str(out), max_steps=args.steps, per_device_train_batch_size=args.prompts * args.group_size,
         num_generations=args.group_size, learning_rate=args.lr, lr_scheduler_type="constant", warmup_steps=0,
         max_completion_length=args.max_tokens, temperature=1.0, beta=0.0, epsilon=0.2, epsilon_high=0.28, loss_type="dapo",
-        logging_steps=1, report_to=[], save_strategy="no", use_cpu=True, seed=args.seed, bf16=False, fp16=False,
+        logging_steps=1, report_to=[], save_strategy="no", use_cpu=args.device == "cpu", seed=args.seed, bf16=False, fp16=False,
         gradient_accumulation_steps=1, num_iterations=1, dataloader_num_workers=0, disable_tqdm=True,
     )
     started = time.monotonic()
@@ -126,17 +131,25 @@ def main() -> int:
     parser.add_argument("--target", type=float, default=None,
                         help="mean reward (3-step moving average) to reach; default: the lower of the two trainers' best")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda: both trainers (ours: learner and rollout workers)")
+    parser.add_argument("--hidden-size", type=int, default=TINY_RL_ARCHITECTURE.hidden_size, help="policy width (MLP: 2x)")
+    parser.add_argument("--layers", type=int, default=TINY_RL_ARCHITECTURE.num_hidden_layers)
+    parser.add_argument("--heads", type=int, default=TINY_RL_ARCHITECTURE.num_attention_heads)
     parser.add_argument("--json", default="artifacts/benchmarks/rl.json")
     args = parser.parse_args()
 
     import torch
 
     torch.set_num_threads(1)
-    from tests.training.rl.factories import tiny_rl_policy
-
     work = Path(tempfile.mkdtemp(prefix="bench-rl-"))
-    policy = tiny_rl_policy(work / "policy").path
-    print(f"policy: {policy}; {args.steps} steps x {args.prompts} prompts x {args.group_size} responses, lr {args.lr}")
+    architecture = replace(
+        TINY_RL_ARCHITECTURE, hidden_size=args.hidden_size, intermediate_size=2 * args.hidden_size,
+        num_hidden_layers=args.layers, num_attention_heads=args.heads, num_key_value_heads=args.heads,
+    )
+    bootstrap = tiny_rl_policy(work / "policy", architecture=architecture, device=args.device)
+    policy = bootstrap.path
+    print(f"policy: {policy} ({bootstrap.params:,} parameters, {args.device}); "
+          f"{args.steps} steps x {args.prompts} prompts x {args.group_size} responses, lr {args.lr}")
     results: dict[str, dict] = {"flywheel": run_ours(policy, work / "ours", args)}
     try:
         results["trl"] = run_trl(policy, work / "trl", args)
@@ -167,7 +180,7 @@ def main() -> int:
             print(f"time-to-target ratio, training loop only:        {trl['loop_time_to_target_s'] / ours['loop_time_to_target_s']:.2f}x")
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"args": vars(args), "target": target, "results": results}, indent=2))
+    out.write_text(json.dumps({"args": vars(args), "policy_params": bootstrap.params, "target": target, "results": results}, indent=2))
     print(f"\n-> {out}")
     return 0
 

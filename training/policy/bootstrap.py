@@ -65,7 +65,7 @@ def policy_bootstrap(
         raise ValueError("no corpus example fits in max_seq_len")
 
     model = policy_model_create(architecture=config.architecture, tokenizer=tokenizer, seed=config.seed)
-    model.train()
+    model.to(config.device).train()
     optimizer = adamw_create(model, learning_rate=config.learning_rate, weight_decay=config.weight_decay)
     batches = batch_stream(sequences, batch_size=config.batch_size, pad_id=tokenizer.pad_token_id, seed=config.seed)
 
@@ -75,7 +75,7 @@ def policy_bootstrap(
         learning_rate = get_lr(step, config)
         for group in optimizer.param_groups:
             group["lr"] = learning_rate
-        input_ids, attention_mask, labels = next(batches)
+        input_ids, attention_mask, labels = (t.to(config.device) for t in next(batches))
         logits = model(input_ids=input_ids, attention_mask=attention_mask).logits
         loss = sft_loss(logits, labels)
         loss.backward()

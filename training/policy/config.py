@@ -110,6 +110,8 @@ class BootstrapConfig:
     """``torch.set_num_threads``. 1, not 2, on the 2-core target: measured on a shared
     machine, 2 OpenMP threads ran a step 5x SLOWER than 1 once other processes competed for
     the cores (spin-waiting), while on an idle machine 2 threads gain well under 2x."""
+    device: str = "cpu"
+    """Torch device the SFT loop runs on ("cpu", "cuda"); the checkpoint is the same either way."""
     mix: CorpusMix = field(default_factory=CorpusMix)
     """Flavor mix of the deliberately imperfect corpus."""
     architecture: PolicyArchitecture = field(default_factory=PolicyArchitecture)

@@ -130,7 +130,7 @@ class RLConfig:
     seed: int = 0
     """Seeds task sampling, rollouts and adapter init: same seed, same run."""
     device: str = "cpu"
-    """Learner device ("cpu", "cuda")."""
+    """Device of the learner and the HF rollout workers ("cpu", "cuda"); on CUDA they share one GPU."""
     rollout_engine: str = "auto"
     """"hf": HF generate; "vllm": vLLM engines; "auto": vLLM when importable and a GPU is present."""
     rollout_workers: int = 1
@@ -161,6 +161,7 @@ class RLConfig:
         _check(0 <= self.overlong_buffer < self.max_new_tokens, "overlong_buffer", "must be in [0, max_new_tokens)")
         _check(self.max_sampling_rounds >= 1, "max_sampling_rounds", "must be >= 1")
         _check(self.rollout_workers >= 1, "rollout_workers", "must be >= 1")
+        _check(self.device == "cpu" or self.device.startswith("cuda"), "device", "must be 'cpu' or 'cuda' ('cuda:N')")
         _check(self.checkpoint_every >= 1, "checkpoint_every", "must be >= 1")
         _check(self.keep_checkpoints >= 1, "keep_checkpoints", "must be >= 1")
         _check(self.updates_per_batch >= 1, "updates_per_batch", "must be >= 1")

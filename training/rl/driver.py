@@ -87,12 +87,20 @@ def rl_train(config: RLConfig, *, reporter: Reporter | None = None) -> RLResult:
         log.line(f"resumed from {resume_path.name} (step {start_step}/{config.steps})")
 
     # --- actors: one learner, N rollout workers; workers start from the learner's weights --
-    actor_options = {"num_cpus": 0.5, "num_gpus": 1 if config.device.startswith("cuda") else 0}
+    learner_gpus, worker_gpus = actor_gpu_shares(config)
+    if learner_gpus and ray.cluster_resources().get("GPU", 0) < 1:
+        raise RuntimeError(f"device is {config.device!r} but the Ray cluster has no GPU: set device to 'cpu', "
+                           "or start Ray where CUDA is visible")
     actors: list[Any] = []
     try:
-        learner = ray.remote(Learner).options(**actor_options).remote(config, str(resume_path) if resume_path else None)
+        learner = ray.remote(Learner).options(num_cpus=0.5, num_gpus=learner_gpus).remote(
+            config, str(resume_path) if resume_path else None
+        )
         worker_class = rollout_worker_class(config)
-        workers = [ray.remote(worker_class).options(num_cpus=0.5).remote(config, i) for i in range(config.rollout_workers)]
+        workers = [
+            ray.remote(worker_class).options(num_cpus=0.5, num_gpus=worker_gpus).remote(config, i)
+            for i in range(config.rollout_workers)
+        ]
         actors += [learner, *workers]
         weights_sync(learner, workers)
         sample_round = ray_sample_round(config, workers)
@@ -195,6 +203,14 @@ def heldout_task_ids(config: RLConfig) -> list[str]:
         if t.kind in config.task_kinds
         and (not config.task_id_prefixes or t.task_id.startswith(tuple(config.task_id_prefixes)))
     ][: config.eval_tasks]
+
+
+def actor_gpu_shares(config: RLConfig) -> tuple[float, float]:
+    """(learner, each rollout worker) GPU fractions for Ray: on CUDA the learner takes half of
+    one GPU and the rollout workers share the other half; none on CPU."""
+    if not config.device.startswith("cuda"):
+        return 0.0, 0.0
+    return 0.5, 0.5 / config.rollout_workers
 
 
 def rollout_worker_class(config: RLConfig) -> type:

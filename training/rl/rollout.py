@@ -41,7 +41,9 @@ class RolloutWorker:
         torch.set_num_threads(config.threads)
         self.config = config
         self.worker_index = worker_index
-        self.model, self.tokenizer = rl_model_build(config.policy_path, lora=config.lora, seed=config.seed)
+        self.model, self.tokenizer = rl_model_build(
+            config.policy_path, lora=config.lora, seed=config.seed, device=config.device
+        )
         self.model.eval()
         self.reward_fn = reward_function_create(
             config.reward_source, endpoint=config.reward_endpoint, api_key=config.reward_api_key

@@ -37,7 +37,7 @@ def rl_tasks(split: str = "train") -> list:
 
 
 def tiny_rl_policy(output_dir: Path, *, seed: int = 0, steps: int = 150, linux_share: float = 0.5,
-                   architecture: PolicyArchitecture = TINY_RL_ARCHITECTURE) -> BootstrapResult:
+                   architecture: PolicyArchitecture = TINY_RL_ARCHITECTURE, device: str = "cpu") -> BootstrapResult:
     """Bootstrap the sloppy tiny policy (a few seconds on one core)."""
     from training.environment import reference_response
 
@@ -49,6 +49,6 @@ def tiny_rl_policy(output_dir: Path, *, seed: int = 0, steps: int = 150, linux_s
     config = BootstrapConfig(
         output_dir=str(output_dir), version=f"tiny-rl-{seed}", seed=seed, steps=steps, batch_size=16,
         warmup_steps=10, learning_rate=1e-2, min_learning_rate=1e-3, threads=1, max_seq_len=256,
-        mix=mix, architecture=architecture,
+        mix=mix, architecture=architecture, device=device,
     )
     return policy_bootstrap(config, examples=examples, progress=False)

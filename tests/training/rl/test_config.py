@@ -30,6 +30,7 @@ def test_round_trip_through_json_dict():
         ({"lora": {"rnk": 4}}, "lora.rnk"),
         ({"task_kinds": ["poetry"]}, "task_kinds"),
         ({"overlong_buffer": 64, "max_new_tokens": 48}, "overlong_buffer"),
+        ({"device": "gpu"}, "device"),
     ],
 )
 def test_bad_values_name_the_field(data, field):

@@ -8,7 +8,7 @@ import pytest
 
 from tests.training.rl.factories import RL_TASK_PREFIXES
 from training.rl.config import LoraSettings, RLConfig
-from training.rl.driver import RLStopped, rl_train
+from training.rl.driver import RLStopped, actor_gpu_shares, rl_train
 from training.rl.reporting import RunReport
 
 METRIC_KEYS = ("reward/mean", "reward/correctness/mean", "loss/policy", "clip/fraction", "entropy",
@@ -83,3 +83,13 @@ def test_a_stopped_run_resumes_from_its_last_checkpoint(rl_policy, local_ray, tm
     result = rl_train(config)
     assert result.resumed_from_step == 2
     assert result.steps == 6 and [m["step"] for m in result.history] == [1, 2, 3, 4, 5, 6]
+
+
+@pytest.mark.parametrize("device, workers, shares", [("cpu", 2, (0.0, 0.0)), ("cuda", 1, (0.5, 0.5)), ("cuda:0", 2, (0.5, 0.25))])
+def test_on_cuda_the_learner_and_the_rollout_workers_share_one_gpu(device, workers, shares):
+    assert actor_gpu_shares(RLConfig(device=device, rollout_workers=workers)) == shares
+
+
+def test_cuda_on_a_cluster_without_a_gpu_fails_at_once_and_says_what_to_do(rl_policy, local_ray, tmp_path):
+    with pytest.raises(RuntimeError, match="no GPU: set device to 'cpu'"):
+        rl_train(rl_config(rl_policy, tmp_path / "run", device="cuda"))
