@@ -21,7 +21,7 @@ run() {  # name, seconds, command...
   echo "=== $name: exit ${PIPESTATUS[0]}"
 }
 
-run "rl tiny (CPU benchmark size)" 120 "$PYTHON" benchmarks/rl.py --device cuda --json "$OUT_DIR/rl_tiny.json"
-run "rl 512x8" 150 "$PYTHON" benchmarks/rl.py --device cuda --hidden-size 512 --layers 8 --heads 8 --json "$OUT_DIR/rl_512x8.json"
+run "rl tiny (CPU benchmark size)" 150 "$PYTHON" benchmarks/rl.py --device cuda --json "$OUT_DIR/rl_tiny.json"
+run "rl 512x8" 180 "$PYTHON" benchmarks/rl.py --device cuda --hidden-size 512 --layers 8 --heads 8 --json "$OUT_DIR/rl_512x8.json"
 run "reward model tiny" 90 "$PYTHON" benchmarks/reward_model_vs_trl.py --device cuda --json "$OUT_DIR/rm_tiny.json"
 run "reward model 512x8" 100 "$PYTHON" benchmarks/reward_model_vs_trl.py --device cuda --hidden-size 512 --layers 8 --heads 8 --json "$OUT_DIR/rm_512x8.json"

@@ -5,7 +5,8 @@ training tasks, group size, prompts per step, learning rate, clip ratios, max re
 length, sampling temperature and reward function (the environment verifier,
 ``training.rl.rewards.EnvironmentReward``). Reports per trainer: wall time to first reach
 the target mean reward (3-step moving average of the step's mean rollout reward), samples
-(sampled responses) per second, and the ratios.
+(sampled responses) per second, and the ratios. Ours runs twice: on-policy (sample, then
+train) and with ``rollout_ahead`` (the next batch is sampled while the learner trains).
 
     .venv/bin/python benchmarks/rl.py [--steps 30] [--target 0.5] [--json artifacts/benchmarks/rl.json]
     .venv/bin/python benchmarks/rl.py --device cuda --hidden-size 512 --layers 8 --heads 8   # a larger policy on a GPU
@@ -44,7 +45,7 @@ def time_to_target(rewards: list[float], times: list[float], target: float) -> f
     return None
 
 
-def run_ours(policy: Path, out: Path, args) -> dict:
+def run_ours(policy: Path, out: Path, args, *, rollout_ahead: bool) -> dict:
     from tests.training.rl.factories import RL_TASK_PREFIXES
     from training.rl.config import RLConfig
     from training.rl.driver import rl_train
@@ -56,7 +57,7 @@ def run_ours(policy: Path, out: Path, args) -> dict:
         overlong_buffer=args.max_tokens // 3, reward_source="environment", checkpoint_every=args.steps, seed=args.seed,
         dynamic_sampling=True, curriculum_min_samples=10**6, curriculum_window=10**6,
         task_variants=False,  # TRL gets the catalog prompts: both train on the same tasks
-        device=args.device,
+        device=args.device, rollout_ahead=rollout_ahead,
     )
     started = time.monotonic()
     marks: list[tuple[int, float, float, float]] = []  # step, time since start, reward/mean, responses
@@ -77,6 +78,7 @@ def run_ours(policy: Path, out: Path, args) -> dict:
 
 
 def run_trl(policy: Path, out: Path, args) -> dict:
+    import torch
     from datasets import Dataset
     from transformers import TrainerCallback
     from trl import GRPOConfig, GRPOTrainer
@@ -85,6 +87,8 @@ def run_trl(policy: Path, out: Path, args) -> dict:
     from training.policy import chat_prompt, policy_load, task_messages
     from training.rl.rewards import EnvironmentReward, Trajectory
 
+    torch.set_num_threads(args.trl_threads)  # one process: give it every core
+    started = time.monotonic()  # from here, as for ours: model load, trainer set-up, training
     model, tokenizer = policy_load(policy)
     tasks = rl_tasks("train")
     rows = [{"prompt": chat_prompt(tokenizer, task_messages(t)), "task_id": t.task_id, "task_prompt": t.prompt} for t in tasks]
@@ -104,7 +108,6 @@ def run_trl(policy: Path, out: Path, args) -> dict:
         logging_steps=1, report_to=[], save_strategy="no", use_cpu=args.device == "cpu", seed=args.seed, bf16=False, fp16=False,
         gradient_accumulation_steps=1, num_iterations=1, dataloader_num_workers=0, disable_tqdm=True,
     )
-    started = time.monotonic()
     marks: list[tuple[float, float]] = []
 
     class Clock(TrainerCallback):
@@ -131,6 +134,8 @@ def main() -> int:
     parser.add_argument("--target", type=float, default=None,
                         help="mean reward (3-step moving average) to reach; default: the lower of the two trainers' best")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--trl-threads", type=int, default=os.cpu_count(),
+                        help="torch threads for TRL's one process (ours: one per Ray actor)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda: both trainers (ours: learner and rollout workers)")
     parser.add_argument("--hidden-size", type=int, default=TINY_RL_ARCHITECTURE.hidden_size, help="policy width (MLP: 2x)")
     parser.add_argument("--layers", type=int, default=TINY_RL_ARCHITECTURE.num_hidden_layers)
@@ -141,6 +146,11 @@ def main() -> int:
     import torch
 
     torch.set_num_threads(1)
+    from training.rl.driver import _ray_init
+
+    ray_started = time.monotonic()
+    _ray_init()  # the cluster is infrastructure (a Ray head serves every run): started before either clock
+    print(f"local Ray started in {time.monotonic() - ray_started:.1f} s (not counted for either trainer)")
     work = Path(tempfile.mkdtemp(prefix="bench-rl-"))
     architecture = replace(
         TINY_RL_ARCHITECTURE, hidden_size=args.hidden_size, intermediate_size=2 * args.hidden_size,
@@ -150,7 +160,10 @@ def main() -> int:
     policy = bootstrap.path
     print(f"policy: {policy} ({bootstrap.params:,} parameters, {args.device}); "
           f"{args.steps} steps x {args.prompts} prompts x {args.group_size} responses, lr {args.lr}")
-    results: dict[str, dict] = {"flywheel": run_ours(policy, work / "ours", args)}
+    results: dict[str, dict] = {
+        "flywheel": run_ours(policy, work / "ours", args, rollout_ahead=False),
+        "flywheel_ahead": run_ours(policy, work / "ours-ahead", args, rollout_ahead=True),
+    }
     try:
         results["trl"] = run_trl(policy, work / "trl", args)
     except Exception as error:  # report TRL's own error verbatim, keep our numbers
@@ -160,24 +173,28 @@ def main() -> int:
     finished = [r for r in results.values() if "error" not in r]
     target = args.target if args.target is not None else min(max(moving_average(r["rewards"])) for r in finished)
     print(f"\ntarget mean reward (3-step moving average): {target:.3f}")
-    print(f"{'trainer':<10} {'first 3':>8} {'last 3':>8} {'to target':>10} {'loop to tgt':>12} {'total s':>8} {'startup s':>9} {'samples/s':>10}")
+    print(f"{'trainer':<15} {'first 3':>8} {'last 3':>8} {'to target':>10} {'loop to tgt':>12} {'total s':>8} {'startup s':>9} {'samples/s':>10}")
     for name, r in results.items():
         if "error" in r:
-            print(f"{name:<10} error: {r['error'][:100]}")
+            print(f"{name:<15} error: {r['error'][:100]}")
             continue
         r["time_to_target_s"] = time_to_target(r["rewards"], r["times"], target)
         r["loop_time_to_target_s"] = r["time_to_target_s"] - r["startup_s"] if r["time_to_target_s"] is not None else None
         first, last = sum(r["rewards"][:3]) / 3, sum(r["rewards"][-3:]) / 3
         reached = f"{r['time_to_target_s']:.1f}" if r["time_to_target_s"] is not None else "never"
         loop = f"{r['loop_time_to_target_s']:.1f}" if r["loop_time_to_target_s"] is not None else "never"
-        print(f"{name:<10} {first:>8.3f} {last:>8.3f} {reached:>10} {loop:>12} {r['total_s']:>8.1f} {r['startup_s']:>9.1f} {r['samples_per_s']:>10.1f}")
-    ours, trl = results["flywheel"], results.get("trl", {})
-    if "error" not in trl:
-        print(f"\nsamples/s ratio (flywheel / TRL, training loop): {ours['samples_per_s'] / trl['samples_per_s']:.2f}x")
-        print(f"samples/s ratio (with startup):                  {ours['samples_per_s_with_startup'] / trl['samples_per_s_with_startup']:.2f}x")
+        print(f"{name:<15} {first:>8.3f} {last:>8.3f} {reached:>10} {loop:>12} {r['total_s']:>8.1f} {r['startup_s']:>9.1f} {r['samples_per_s']:>10.1f}")
+    trl = results.get("trl", {})
+    for name in ("flywheel", "flywheel_ahead"):
+        ours = results[name]
+        if "error" in trl:
+            break
+        print(f"\n{name} / TRL ({args.trl_threads} torch threads):")
+        print(f"  samples/s, training loop:       {ours['samples_per_s'] / trl['samples_per_s']:.2f}x")
+        print(f"  samples/s, with startup:        {ours['samples_per_s_with_startup'] / trl['samples_per_s_with_startup']:.2f}x")
         if ours.get("time_to_target_s") and trl.get("time_to_target_s"):
-            print(f"time-to-target ratio (TRL / flywheel):           {trl['time_to_target_s'] / ours['time_to_target_s']:.2f}x")
-            print(f"time-to-target ratio, training loop only:        {trl['loop_time_to_target_s'] / ours['loop_time_to_target_s']:.2f}x")
+            print(f"  time to target (TRL / ours):    {trl['time_to_target_s'] / ours['time_to_target_s']:.2f}x")
+            print(f"  same, training loop only:       {trl['loop_time_to_target_s'] / ours['loop_time_to_target_s']:.2f}x")
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"args": vars(args), "policy_params": bootstrap.params, "target": target, "results": results}, indent=2))

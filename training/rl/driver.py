@@ -4,6 +4,9 @@
     dynamic sampling -> advantages -> [learner: clipped token-level update] ->
     weights to rollout workers (object store) -> metrics report -> atomic checkpoint
 
+With ``rollout_ahead`` the next step's rollouts are sampled while the learner updates, so
+both sides of a 2-core machine (or of a GPU and the CPU) stay busy.
+
 Entry points: ``rl_train(config, reporter=...)`` (in-process, local Ray started when none
 is running) and ``python -m training.rl.driver --config FILE`` (the Ray Jobs entrypoint;
 inside a job ``ray.init()`` joins the job's cluster). A rerun with the same ``output_dir``
@@ -114,17 +117,22 @@ def rl_train(config: RLConfig, *, reporter: Reporter | None = None) -> RLResult:
 
         checkpoint_dir = str(resume_path) if resume_path else ""
         metrics: dict[str, float] = history[-1] if history else {}
+        ahead: tuple[list[list[Rollout]], list[Rollout], int] | None = None  # sampled during the last update
         for step in range(start_step, config.steps):
             step_started = time.monotonic()
             # 1. rollouts, with dynamic sampling until the batch is full (or the round cap)
-            groups, sampled, rounds = collect_groups(config, curriculum, sample_round, rng=rng, step=step)
+            groups, sampled, rounds = ahead or collect_groups(config, curriculum, sample_round, rng=rng, step=step)
+            ahead = None
             if not curriculum.active() and not groups:
                 log.line(f"step {step + 1}: every task is retired by the curriculum; stopping early")
                 break
-            # 2. the learner's update on the kept groups
+            # 2. the learner's update on the kept groups (and, with rollout_ahead, the next batch meanwhile)
             train_metrics: dict[str, float] = {}
             if groups:
-                train_metrics = ray.get(learner.train_step.remote(training_batch(groups)))
+                update = learner.train_step.remote(training_batch(groups))
+                if config.rollout_ahead and step + 1 < config.steps:
+                    ahead = collect_groups(config, curriculum, sample_round, rng=rng, step=step + 1)
+                train_metrics = ray.get(update)
                 weights_sync(learner, workers)
             # 3. metrics, report, checkpoint
             metrics = step_metrics(sampled, kept_groups=len(groups), rounds=rounds, train=train_metrics, curriculum=curriculum)

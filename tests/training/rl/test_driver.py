@@ -35,9 +35,10 @@ class Recorder:
         return self.stop_at is None or report.step < self.stop_at
 
 
-def test_rl_raises_mean_reward_on_training_tasks(rl_policy, local_ray, tmp_path):
+@pytest.mark.parametrize("rollout_ahead", [False, True], ids=["on-policy", "rollout-ahead"])
+def test_rl_raises_mean_reward_on_training_tasks(rl_policy, local_ray, tmp_path, rollout_ahead):
     recorder = Recorder()
-    result = rl_train(rl_config(rl_policy, tmp_path / "run", eval_tasks=6), reporter=recorder)
+    result = rl_train(rl_config(rl_policy, tmp_path / "run", eval_tasks=6, rollout_ahead=rollout_ahead), reporter=recorder)
     rewards = [m["reward/mean"] for m in result.history]
     first, last = sum(rewards[:6]) / 6, sum(rewards[-6:]) / 6
     print(f"reward/mean first 6 steps {first:.3f} -> last 6 steps {last:.3f}; held-out success "
