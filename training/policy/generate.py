@@ -53,7 +53,8 @@ def policy_generate(
     """
     if not prompts:
         return []
-    encoded = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+    distinct = {p: tokenizer(p, add_special_tokens=False)["input_ids"] for p in dict.fromkeys(prompts)}  # groups repeat prompts
+    encoded = [distinct[p] for p in prompts]
     _check_context(model, encoded, max_new_tokens)
     input_ids, attention_mask = _left_pad(encoded, pad_id=_pad_id(tokenizer))
     device = next(model.parameters()).device

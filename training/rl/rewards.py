@@ -68,6 +68,20 @@ def scored_from_service(result: dict[str, Any]) -> ScoredTrajectory:
     )
 
 
+def score_distinct(reward_fn: RewardFunction, trajectories: Sequence[Trajectory]) -> list[ScoredTrajectory]:
+    """Score each distinct trajectory once and fan the scores back out, in order.
+
+    Scoring is deterministic, so this is exact; a group often repeats a response (a small
+    policy at temperature 1 gives the same command several times), and each repeat would cost a
+    verifier run or a reward-service row.
+    """
+    first: dict[Trajectory, int] = {}
+    for trajectory in trajectories:
+        first.setdefault(trajectory, len(first))
+    scores = reward_fn(list(first))
+    return [scores[first[trajectory]] for trajectory in trajectories]
+
+
 class EnvironmentReward:
     """The environment's verifier as a reward: correctness, tool-call validity, hack penalty.
 

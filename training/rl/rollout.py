@@ -12,7 +12,7 @@ import torch
 
 from training.rl.config import RLConfig
 from training.rl.model import rl_model_build, trainable_weights_load
-from training.rl.rewards import Trajectory, reward_function_create
+from training.rl.rewards import Trajectory, reward_function_create, score_distinct
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ class RolloutWorker:
             Trajectory(prompt=task.prompt, response=g.text, task=task.task_id)
             for task, g in zip((t for t in tasks for _ in range(group_size)), generations)
         ]
-        scores = self.reward_fn(trajectories)
+        scores = score_distinct(self.reward_fn, trajectories)
         eos = self.tokenizer.eos_token_id
         prompt_ids = {p: tuple(self.tokenizer(p, add_special_tokens=False)["input_ids"]) for p in prompts}
         rollouts = [

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import torch
 
 from training.rl.config import RLConfig
-from training.rl.rewards import Trajectory, reward_function_create
+from training.rl.rewards import Trajectory, reward_function_create, score_distinct
 from training.rl.rollout import Rollout
 
 
@@ -107,7 +107,7 @@ class VllmRolloutWorker:
         groups: list[list[Rollout]] = []
         for task, prompt, output in zip(tasks, prompts, outputs):
             completions = output.outputs
-            scores = self.reward_fn([Trajectory(prompt=task.prompt, response=c.text, task=task.task_id) for c in completions])
+            scores = score_distinct(self.reward_fn, [Trajectory(prompt=task.prompt, response=c.text, task=task.task_id) for c in completions])
             groups.append([
                 Rollout(
                     task_id=task.task_id, prompt=prompt, prompt_ids=tuple(output.prompt_token_ids),

@@ -5,7 +5,9 @@ import pickle
 
 import pytest
 
-from training.rl.rewards import EnvironmentReward, HttpReward, SharedScorerReward, Trajectory, reward_function_create
+from training.rl.rewards import (
+    EnvironmentReward, HttpReward, SharedScorerReward, Trajectory, reward_function_create, score_distinct,
+)
 
 RIGHT = Trajectory(prompt="Windows, cmd.exe. List the files in the `src` directory.", response="$ dir src",
                    task="term-list_files-windows-cmd-000")
@@ -48,3 +50,19 @@ def test_an_unreachable_reward_service_raises():
 
     with pytest.raises(requests.ConnectionError):
         HttpReward("http://127.0.0.1:9", timeout_s=1)([RIGHT])
+
+
+def test_score_distinct_scores_each_repeat_once_and_keeps_the_order():
+    task = "term-list_files-windows-cmd-000"
+    right, wrong = Trajectory(prompt="p", response="$ dir src", task=task), Trajectory(prompt="p", response="$ ls src", task=task)
+    batches: list[list[Trajectory]] = []
+
+    def counting(trajectories):
+        batches.append(list(trajectories))
+        return EnvironmentReward()(trajectories)
+
+    trajectories = [wrong, right, wrong, wrong, right]
+    scores = score_distinct(counting, trajectories)
+    assert scores == EnvironmentReward()(trajectories)
+    assert scores[0].reward < scores[1].reward  # ls fails on cmd, dir lists: the order matters
+    assert batches == [[wrong, right]]
