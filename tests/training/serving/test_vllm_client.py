@@ -1,7 +1,6 @@
 """Client behaviour that does not depend on the server implementation."""
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -10,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
+from config.server_process import free_port
 from training.serving.vllm_client import (
     VLLMBadRequestError,
     VLLMClient,
@@ -19,12 +19,6 @@ from training.serving.vllm_client import (
     VLLMTimeoutError,
     error_from_response,
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class _Slow(BaseHTTPRequestHandler):
@@ -55,7 +49,7 @@ def slow_server() -> Iterator[str]:
 
 
 def test_connection_errors_are_retried_then_typed() -> None:
-    client = VLLMClient(f"http://127.0.0.1:{_free_port()}", retries=2, backoff_s=0.05)
+    client = VLLMClient(f"http://127.0.0.1:{free_port()}", retries=2, backoff_s=0.05)
     started = time.monotonic()
     with pytest.raises(VLLMConnectionError, match="after 3 attempts"):
         client.models()
@@ -64,7 +58,7 @@ def test_connection_errors_are_retried_then_typed() -> None:
 
 
 def test_a_server_that_comes_up_during_retries_is_reached(tmp_path) -> None:
-    port = _free_port()
+    port = free_port()
     httpd_box: list[ThreadingHTTPServer] = []
 
     def start_later() -> None:
@@ -94,7 +88,7 @@ def test_read_timeouts_are_not_retried(slow_server: str) -> None:
 
 def test_wait_until_healthy_gives_up() -> None:
     with pytest.raises(VLLMConnectionError, match="not healthy"):
-        VLLMClient(f"http://127.0.0.1:{_free_port()}").wait_until_healthy(timeout_s=0.3, poll_s=0.05)
+        VLLMClient(f"http://127.0.0.1:{free_port()}").wait_until_healthy(timeout_s=0.3, poll_s=0.05)
 
 
 def _response(status: int, body: bytes, content_type: str = "application/json") -> requests.Response:
