@@ -546,6 +546,9 @@ def before_after_table(cycles: list[dict[str, Any]]) -> str:
         lines.append(f"cycle {c['cycle']}: {b['version']} before -> {a['version']} after "
                      f"(candidate {c['candidate']}: gate {'passed' if c['gate']['passed'] else 'refused'}"
                      + (f", canary {c['canary']['status']}" if c["canary"] else "") + ")")
+        if b["version"] == a["version"]:
+            lines.append(f"  ({a['version']} served both windows: a change below is noise between two samples of "
+                         "traffic, not an effect of this cycle)")
         lines.append(f"  {'metric':<36}{'before (95% CI)':>26}{'after (95% CI)':>26}{'change':>10}")
         for key, label in HEADLINE:
             before, after = b[key], a[key]
