@@ -139,9 +139,9 @@ class RLConfig:
     """Sample the next step's batch while the learner trains on this one, so rollouts and
     updates run at the same time (one step off-policy, as verl's one-step-off-policy
     recipe: the batch comes from the weights one update behind, and the importance ratio
-    is taken against the learner's weights at the start of its update). A resumed run
-    samples its next batch afresh from the checkpoint's weights. False: sample, then train,
-    strictly on-policy."""
+    is taken against the learner's weights at the start of its update). The batch after a
+    checkpoint is sampled on-policy, so a resumed run replays the same steps. False: sample,
+    then train, strictly on-policy."""
     threads: int = 1
     """``torch.set_num_threads`` in every actor (1 on the shared 2-core target)."""
     checkpoint_every: int = 10

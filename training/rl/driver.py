@@ -130,7 +130,7 @@ def rl_train(config: RLConfig, *, reporter: Reporter | None = None) -> RLResult:
             train_metrics: dict[str, float] = {}
             if groups:
                 update = learner.train_step.remote(training_batch(groups))
-                if config.rollout_ahead and step + 1 < config.steps:
+                if sample_ahead(config, step):
                     ahead = collect_groups(config, curriculum, sample_round, rng=rng, step=step + 1)
                 train_metrics = ray.get(update)
                 weights_sync(learner, workers)
@@ -211,6 +211,14 @@ def heldout_task_ids(config: RLConfig) -> list[str]:
         if t.kind in config.task_kinds
         and (not config.task_id_prefixes or t.task_id.startswith(tuple(config.task_id_prefixes)))
     ][: config.eval_tasks]
+
+
+def sample_ahead(config: RLConfig, step: int) -> bool:
+    """Sample step+1's batch during step's update? Not after the last step, and not when step
+    ends with a checkpoint: that batch is then drawn from the checkpoint's weights and rng,
+    as a run resumed from that checkpoint draws it, so a resume replays the same steps."""
+    checkpoint_follows = (step + 1) % config.checkpoint_every == 0
+    return config.rollout_ahead and step + 1 < config.steps and not checkpoint_follows
 
 
 def actor_gpu_shares(config: RLConfig) -> tuple[float, float]:

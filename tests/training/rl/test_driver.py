@@ -75,8 +75,9 @@ def test_lora_checkpoint_holds_the_adapter_alone_and_serves(rl_policy, local_ray
     assert registry.load("rl-lora", str(checkpoint)).kind == "lora"
 
 
-def test_a_stopped_run_resumes_from_its_last_checkpoint(rl_policy, local_ray, tmp_path):
-    config = rl_config(rl_policy, tmp_path / "resume", steps=6, checkpoint_every=2)
+@pytest.mark.parametrize("rollout_ahead", [False, True], ids=["on-policy", "rollout-ahead"])
+def test_a_stopped_run_resumes_from_its_last_checkpoint_and_replays_the_same_steps(rl_policy, local_ray, tmp_path, rollout_ahead):
+    config = rl_config(rl_policy, tmp_path / "resume", steps=6, checkpoint_every=2, rollout_ahead=rollout_ahead)
     with pytest.raises(RLStopped):
         rl_train(config, reporter=Recorder(stop_at=3))
     checkpoints = sorted(p.name for p in (tmp_path / "resume" / "checkpoints").iterdir())
@@ -84,6 +85,9 @@ def test_a_stopped_run_resumes_from_its_last_checkpoint(rl_policy, local_ray, tm
     result = rl_train(config)
     assert result.resumed_from_step == 2
     assert result.steps == 6 and [m["step"] for m in result.history] == [1, 2, 3, 4, 5, 6]
+    uninterrupted = rl_train(rl_config(rl_policy, tmp_path / "straight", steps=6, checkpoint_every=2, rollout_ahead=rollout_ahead))
+    replayed = [(m["reward/mean"], m["sampling/responses"], m.get("loss/policy")) for m in result.history]
+    assert replayed == [(m["reward/mean"], m["sampling/responses"], m.get("loss/policy")) for m in uninterrupted.history]
 
 
 @pytest.mark.parametrize("device, workers, shares", [("cpu", 2, (0.0, 0.0)), ("cuda", 1, (0.5, 0.5)), ("cuda:0", 2, (0.5, 0.25))])
