@@ -18,6 +18,12 @@ PASSWORD = "correct-horse-battery"
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashers(settings) -> None:
+    """Every dashboard test logs users in: hash their passwords fast."""
+    settings.PASSWORD_HASHERS = FAST_HASHERS
+
+
 def user_in(org: Organization, username: str, *, staff: bool = False) -> User:
     user = User.objects.create_user(username, password=PASSWORD, is_staff=staff)
     Membership.objects.create(user=user, org=org)

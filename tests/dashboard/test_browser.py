@@ -19,7 +19,7 @@ from dashboard.pages import PAGES
 from rewards.hacking import hacking_report_create
 from training.rl.reporting import RunReport
 from training.services.runs import run_create, run_report
-from tests.dashboard.conftest import FAST_HASHERS, PASSWORD, user_in
+from tests.dashboard.conftest import PASSWORD, user_in
 from telemetry.services import api_key_create, organization_get_or_create
 from tests.dashboard.data import ACME_SIMULATED, GLOBEX_SIMULATED, ingestion_troubles, simulate_over_http
 
@@ -76,9 +76,8 @@ def chromium(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture
-def run(settings, live_server):
+def run(live_server):
     """Two organizations filled by the project's simulator over HTTP, and one user in each."""
-    settings.PASSWORD_HASHERS = FAST_HASHERS
     acme = organization_get_or_create(slug="acme", name="Acme")
     globex = organization_get_or_create(slug="globex", name="Globex")
     for org, versions, seed, dead in ((acme, ACME_SIMULATED, 11, 1), (globex, GLOBEX_SIMULATED, 5, 0)):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from telemetry.services import api_key_create, organization_get_or_create
-from tests.dashboard.conftest import FAST_HASHERS, user_in
+from tests.dashboard.conftest import user_in
 from tests.dashboard.test_browser import Session, chromium  # noqa: F401  (the module's browser fixture)
 from tests.training.release.test_gate import report
 from tests.training.services.conftest import policy_server, tiny_candidate, tiny_v0  # noqa: F401  (fixtures)
@@ -26,8 +26,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def deployed(settings, live_server, tiny_v0, tiny_candidate, policy_server):
-    settings.PASSWORD_HASHERS = FAST_HASHERS
+def deployed(live_server, tiny_v0, tiny_candidate, policy_server):
     org = organization_get_or_create(slug="acme", name="Acme")
     other = organization_get_or_create(slug="globex", name="Globex")
     model_version_serve_initial(org=other, name="globex-secret", artifact=str(tiny_v0))

@@ -4,15 +4,14 @@ from __future__ import annotations
 import pytest
 
 from telemetry.services import organization_get_or_create
-from tests.dashboard.conftest import FAST_HASHERS, user_in
+from tests.dashboard.conftest import user_in
 from tests.dashboard.test_browser import Session, chromium  # noqa: F401 - the module's browser fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def newcomer(settings):
-    settings.PASSWORD_HASHERS = FAST_HASHERS
+def newcomer():
     return user_in(organization_get_or_create(slug="fresh", name="Fresh"), "nina")
 
 

@@ -7,15 +7,14 @@ import pytest
 from rewards.core.detectors import DETECTOR_KINDS
 from rewards.hacking import hacking_report_create
 from telemetry.services import organization_get_or_create
-from tests.dashboard.conftest import FAST_HASHERS, user_in
+from tests.dashboard.conftest import user_in
 from tests.dashboard.test_browser import Session, chromium  # noqa: F401 - the module's browser fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def member(settings):
-    settings.PASSWORD_HASHERS = FAST_HASHERS
+def member():
     return user_in(organization_get_or_create(slug="acme", name="Acme"), "carol")
 
 

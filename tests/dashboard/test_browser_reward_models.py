@@ -9,7 +9,7 @@ from rewards.core.config import BradleyTerryConfig
 from rewards.selectors import reward_model_active_reset
 from rewards.services import reward_model_promote, reward_model_train
 from telemetry.services import organization_get_or_create
-from tests.dashboard.conftest import FAST_HASHERS, user_in
+from tests.dashboard.conftest import user_in
 from tests.dashboard.test_browser import Session, chromium  # noqa: F401 - the module's browser fixture
 from tests.rewards.conftest import dataset_create
 from tests.rewards.factories import reference_pairs
@@ -22,7 +22,6 @@ TINY_BT = BradleyTerryConfig(epochs=1, batch_size=32, hidden_size=32, num_hidden
 @pytest.fixture
 def trained(settings, tmp_path):
     """acme: a baseline and a Bradley-Terry version (the latter active); globex: one baseline of its own."""
-    settings.PASSWORD_HASHERS = FAST_HASHERS
     settings.VAR_DIR = tmp_path / "var"
     reward_model_active_reset()
     acme = organization_get_or_create(slug="acme", name="Acme")

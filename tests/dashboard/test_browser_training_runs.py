@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from telemetry.services import organization_get_or_create
-from tests.dashboard.conftest import FAST_HASHERS, user_in
+from tests.dashboard.conftest import user_in
 from tests.dashboard.test_browser import Session, chromium  # noqa: F401 - the module's browser fixture
 from tests.training.rl.conftest import local_ray, rl_policy  # noqa: F401 - session fixtures
 from tests.training.rl.factories import RL_TASK_PREFIXES
@@ -18,7 +18,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def acme_users(settings, tmp_path):
-    settings.PASSWORD_HASHERS = FAST_HASHERS
     settings.RAY_ADDRESS = ""
     settings.TRAINING_RUNS_DIR = tmp_path / "runs"
     org = organization_get_or_create(slug="acme", name="Acme")

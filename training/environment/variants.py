@@ -22,7 +22,6 @@ from dataclasses import replace
 from training.environment.intents import fill
 from training.environment.platforms import context_line
 from training.environment.terminal import TerminalSpec
-from training.environment.types import Task
 
 VARIANT_SEPARATOR = "~"
 ALPHA_PIECE = re.compile(r"[A-Za-z]{2,}")
@@ -87,8 +86,3 @@ def _is_argument(spec: TerminalSpec, value: str) -> bool:
     """A parameter the prompt names as an argument (`backticked`); others (the phrasing of a
     question such as "Where am I?") are prose and stay as they are."""
     return f"`{value}`" in spec.task.prompt
-
-
-def has_variants(task: Task) -> bool:
-    """Only terminal tasks have variants (code tasks' hidden tests fix the names)."""
-    return task.kind == "terminal"

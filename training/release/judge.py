@@ -180,8 +180,8 @@ def metric_compare(metric: JudgeMetric, control: Sequence[SessionMetrics], canar
     higher = metric.better == "higher"
     if metric.kind == "rate":
         count = RATE_COUNTS[metric.key]
-        c_units = [count(u) for u in control if count(u)[1] > 0]
-        k_units = [count(u) for u in canary if count(u)[1] > 0]
+        c_units = [hits_trials for hits_trials in map(count, control) if hits_trials[1] > 0]
+        k_units = [hits_trials for hits_trials in map(count, canary) if hits_trials[1] > 0]
         c_trials, k_trials = sum(t for _, t in c_units), sum(t for _, t in k_units)
         c_value = sum(h for h, _ in c_units) / c_trials if c_trials else None
         k_value = sum(h for h, _ in k_units) / k_trials if k_trials else None

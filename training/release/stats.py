@@ -119,12 +119,11 @@ def ratio_delta_variance(clusters: Sequence[tuple[float, float]]) -> tuple[float
     of hits Y and trials N over the n clusters. None with fewer than 2 clusters or no trials.
     """
     n = len(clusters)
-    total_trials = sum(trials for _, trials in clusters)
+    total_hits, total_trials = sum(hits for hits, _ in clusters), sum(trials for _, trials in clusters)
     if n < 2 or total_trials <= 0:
         return None
-    ratio = sum(hits for hits, _ in clusters) / total_trials
-    mean_y = sum(hits for hits, _ in clusters) / n
-    mean_n = total_trials / n
+    ratio = total_hits / total_trials
+    mean_y, mean_n = total_hits / n, total_trials / n
     var_y = sum((hits - mean_y) ** 2 for hits, _ in clusters) / (n - 1)
     var_n = sum((trials - mean_n) ** 2 for _, trials in clusters) / (n - 1)
     cov_yn = sum((hits - mean_y) * (trials - mean_n) for hits, trials in clusters) / (n - 1)
