@@ -82,8 +82,11 @@ def test_a_stopped_run_resumes_from_its_last_checkpoint_and_replays_the_same_ste
         rl_train(config, reporter=Recorder(stop_at=3))
     checkpoints = sorted(p.name for p in (tmp_path / "resume" / "checkpoints").iterdir())
     assert checkpoints == ["step-000002"]  # step 3 was never checkpointed, nothing half-written
-    result = rl_train(config)
+    resumed = Recorder()
+    result = rl_train(config, reporter=resumed)
     assert result.resumed_from_step == 2
+    # the first report re-sends the checkpoint's step, in case the crash came before its report
+    assert resumed.reports[0].step == 2 and resumed.reports[0].metrics == result.history[1]
     assert result.steps == 6 and [m["step"] for m in result.history] == [1, 2, 3, 4, 5, 6]
     uninterrupted = rl_train(rl_config(rl_policy, tmp_path / "straight", steps=6, checkpoint_every=2, rollout_ahead=rollout_ahead))
     replayed = [(m["reward/mean"], m["sampling/responses"], m.get("loss/policy")) for m in result.history]
