@@ -1,6 +1,8 @@
 """Measure a policy on the environment: the starting point v0 gives the RL loop to improve.
 
-Every number is computed from the environment's ``verify`` verdicts on greedy generations:
+Every number is computed from the environment's ``verify`` verdicts on the policy's answers:
+greedy ones by default, or ``samples`` answers per task at a temperature (the policy as it is
+served; each task's success is then the share of its answers that succeed):
 
 - tool-call error rate (per shell, and overall) = failed tool calls / all tool calls, over
   every tool call of every response, grouped by the task's shell (docs/metrics.md's definition);
@@ -72,8 +74,13 @@ class EvaluationReport:
     """Tasks whose response the verifier flagged with at least one hack."""
     task_ids: tuple[str, ...] = ()
     """The evaluated tasks, in order (two reports on the same tasks can be compared pairwise)."""
-    task_success: tuple[bool, ...] = ()
-    """Per task (same order as ``task_ids``): did the verifier judge the response a success."""
+    task_success: tuple[float, ...] = ()
+    """Per task (same order as ``task_ids``): the share of its answers the verifier judged a
+    success (1.0 or 0.0 with one answer per task)."""
+    samples_per_task: int = 1
+    """Answers per task; every count above (tool calls, hacks, tokens) is over all of them."""
+    temperature: float = 0.0
+    """Sampling temperature of the answers (0: greedy)."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, with each shell's error rate spelled out."""
@@ -91,24 +98,36 @@ def policy_baseline(
     split: str = "eval",
     max_new_tokens: int = 192,
     batch_size: int = 16,
+    samples: int = 1,
+    temperature: float = 0.0,
+    seed: int = 0,
     progress: bool = False,
 ) -> EvaluationReport:
-    """Load a policy directory and evaluate it, greedily, on the environment's ``split``."""
+    """Load a policy directory and evaluate it on the environment's ``split``: one greedy answer
+    per task by default, or ``samples`` answers per task sampled at ``temperature``."""
     from training.environment import task_catalog, verify
 
+    if samples < 1:
+        raise ValueError("samples must be >= 1")
+    if samples > 1 and temperature <= 0:
+        raise ValueError("several samples per task need a temperature > 0: greedy answers would repeat")
     model, tokenizer = policy_load(policy_path)
     tasks = task_catalog(split=split)
+    answered = [task for _ in range(samples) for task in tasks]  # round r answers every task once
     generations = policy_respond(
-        model, tokenizer, tasks, max_new_tokens=max_new_tokens, batch_size=batch_size, progress=progress
+        model, tokenizer, answered, max_new_tokens=max_new_tokens, batch_size=batch_size,
+        temperature=temperature, seed=seed, progress=progress,
     )
-    verdicts = [verify(task, generation.text) for task, generation in zip(tasks, generations)]
+    verdicts = [verify(task, generation.text) for task, generation in zip(answered, generations)]
     return evaluation_report(
-        tasks,
+        answered,
         generations,
         verdicts,
         policy=str(policy_path),
         version=str(policy_metadata(policy_path).get("version", "unversioned")),
         split=split,
+        samples_per_task=samples,
+        temperature=temperature,
     )
 
 
@@ -157,10 +176,22 @@ def evaluation_report(
     policy: str,
     version: str,
     split: str,
+    samples_per_task: int = 1,
+    temperature: float = 0.0,
 ) -> EvaluationReport:
-    """Aggregate per-task verdicts (``training.environment.Verdict``) into the report."""
+    """Aggregate verdicts (``training.environment.Verdict``) into the report.
+
+    With ``samples_per_task`` k > 1, ``tasks`` holds k rounds of the same n tasks (answer
+    ``r * n + i`` is round r's answer to task i). Per-task figures -- success, tokens' standard
+    deviation, hacked tasks -- are over each task's k answers, so the gate's tests keep the
+    task as their unit.
+    """
     if not tasks:
         raise ValueError("nothing to evaluate: the task list is empty")
+    if len(tasks) % samples_per_task:
+        raise ValueError(f"{len(tasks)} answers are not {samples_per_task} rounds of the same tasks")
+    n = len(tasks) // samples_per_task
+    rounds = range(samples_per_task)
     calls: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     error_kinds: Counter[str] = Counter()
     hacks: Counter[str] = Counter()
@@ -181,7 +212,7 @@ def evaluation_report(
         policy=policy,
         version=version,
         split=split,
-        tasks=len(tasks),
+        tasks=n,
         success_rate=_mean([bool(v.success) for v in verdicts]),
         success_rate_by_kind={kind: _mean(ok) for kind, ok in sorted(by_kind.items())},
         tool_calls_by_shell={shell: ShellToolCalls(calls=c, errors=e) for shell, (c, e) in sorted(calls.items())},
@@ -194,10 +225,12 @@ def evaluation_report(
         output_tokens_per_task=_mean([g.completion_tokens for g in generations]),
         input_tokens_per_task=_mean([g.prompt_tokens for g in generations]),
         hacks=dict(sorted(hacks.items())),
-        output_tokens_sd=_sample_sd([g.completion_tokens for g in generations]),
-        hacked_tasks=sum(1 for v in verdicts if v.hacks),
-        task_ids=tuple(str(getattr(task, "task_id", "")) for task in tasks),
-        task_success=tuple(bool(v.success) for v in verdicts),
+        output_tokens_sd=_sample_sd([_mean([generations[r * n + i].completion_tokens for r in rounds]) for i in range(n)]),
+        hacked_tasks=sum(1 for i in range(n) if any(verdicts[r * n + i].hacks for r in rounds)),
+        task_ids=tuple(str(getattr(task, "task_id", "")) for task in tasks[:n]),
+        task_success=tuple(_mean([bool(verdicts[r * n + i].success) for r in rounds]) for i in range(n)),
+        samples_per_task=samples_per_task,
+        temperature=temperature,
     )
 
 
@@ -208,7 +241,9 @@ def report_lines(report: EvaluationReport) -> list[str]:
         return "n/a" if value is None else f"{100 * value:.1f}%"
 
     lines = [
-        f"policy {report.version} ({report.policy}) on {report.tasks} {report.split} tasks, greedy",
+        f"policy {report.version} ({report.policy}) on {report.tasks} {report.split} tasks, " + (
+            "greedy" if report.samples_per_task == 1 and report.temperature == 0
+            else f"{report.samples_per_task} answers each at temperature {report.temperature:g}"),
         f"  task success rate        {pct(report.success_rate)}  "
         + "  ".join(f"{kind}={pct(rate)}" for kind, rate in report.success_rate_by_kind.items()),
         f"  tool-call error rate     {pct(report.tool_call_error_rate)} overall",

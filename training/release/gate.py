@@ -7,8 +7,9 @@ version. The gate passes only when:
 1. **Primary — verified success beats serving by the margin**: H1: p_candidate -
    p_serving > ``margin`` is accepted at ``alpha``. Both policies answer the same held-out
    tasks, so when the reports carry per-task outcomes the test is the one-sided paired
-   z-test on per-task differences (only discordant tasks carry information, as in
-   McNemar's test); otherwise the unpaired two-proportion z-test (conservative here).
+   z-test on per-task differences (with one answer per task only discordant tasks carry
+   information, as in McNemar's test; with several sampled answers per task the outcome is
+   each task's success share); otherwise the unpaired two-proportion z-test (conservative).
 2. **No headline metric regresses.** Headline metrics: tool-call error rate overall, per
    shell, Windows terminal-command accuracy (tool calls in cmd.exe and PowerShell that
    succeed), tokens per task, and reward-hacking flags (share of tasks with a hack). A
@@ -189,8 +190,12 @@ def gate_evaluate(*, candidate: Any, serving: Any, config: GateConfig | None = N
             f"the reports must cover the same held-out tasks: candidate {c.get('split')}/{c['tasks']}, "
             f"serving {s.get('split')}/{s['tasks']}"
         )
+    sampling = {name: (int(r.get("samples_per_task", 1)), float(r.get("temperature", 0.0))) for name, r in (("candidate", c), ("serving", s))}
+    if sampling["candidate"] != sampling["serving"]:
+        raise ValueError(f"the reports must answer the tasks the same way (answers per task, temperature): {sampling}")
     tasks = int(c["tasks"])
-    s_success, c_success = round(float(s["success_rate"]) * tasks), round(float(c["success_rate"]) * tasks)
+    s_rate, c_rate = float(s["success_rate"]), float(c["success_rate"])
+    s_success, c_success = round(s_rate * tasks), round(c_rate * tasks)
     paired = bool(c.get("task_success")) and list(c.get("task_ids") or []) == list(s.get("task_ids") or []) and bool(s.get("task_success"))
     if paired:
         p_primary = paired_improvement_test(s["task_success"], c["task_success"], margin=config.margin)
@@ -200,15 +205,15 @@ def gate_evaluate(*, candidate: Any, serving: Any, config: GateConfig | None = N
             successes_a=s_success, trials_a=tasks, successes_b=c_success, trials_b=tasks, margin=config.margin
         )
         test = "one-sided two-proportion z-test of improvement > margin"
-    improvement = (c_success - s_success) / tasks
+    improvement = c_rate - s_rate
     primary_ok = improvement > config.margin and p_primary is not None and p_primary < config.alpha
     primary = {
-        "metric": "verified_success", "serving": s_success / tasks, "candidate": c_success / tasks,
+        "metric": "verified_success", "serving": s_rate, "candidate": c_rate,
         "improvement": improvement, "margin": config.margin, "p_value": p_primary, "passed": primary_ok,
-        "test": test,
-        "discordant": (
-            {"candidate_only": sum(1 for x, y in zip(s["task_success"], c["task_success"]) if y and not x),
-             "serving_only": sum(1 for x, y in zip(s["task_success"], c["task_success"]) if x and not y)}
+        "test": test, "samples_per_task": int(c.get("samples_per_task", 1)), "temperature": float(c.get("temperature", 0.0)),
+        "discordant": (  # tasks where one policy did better than the other
+            {"candidate_only": sum(1 for x, y in zip(s["task_success"], c["task_success"]) if float(y) > float(x)),
+             "serving_only": sum(1 for x, y in zip(s["task_success"], c["task_success"]) if float(x) > float(y))}
             if paired else None
         ),
     }

@@ -93,18 +93,19 @@ def holm_adjust(p_values: Sequence[float | None]) -> list[float | None]:
     return adjusted
 
 
-def paired_improvement_test(a: Sequence[bool], b: Sequence[bool], *, margin: float = 0.0) -> float | None:
+def paired_improvement_test(a: Sequence[float], b: Sequence[float], *, margin: float = 0.0) -> float | None:
     """One-sided p for H1: mean(b - a) > margin over paired outcomes (same items, same order).
 
-    d_i = b_i - a_i in {-1, 0, 1}; z = (mean(d) - margin) / (sd(d) / sqrt(n)). With no
-    discordant pair sd(d) = 0: p is 0 when the mean difference beats the margin, else 1.
+    Outcomes are 0/1 (or bools), or per-item success shares in [0, 1] when each item was tried
+    several times. d_i = b_i - a_i; z = (mean(d) - margin) / (sd(d) / sqrt(n)). With sd(d) = 0
+    (no discordant pair): p is 0 when the mean difference beats the margin, else 1.
     """
     if len(a) != len(b):
         raise ValueError("paired outcomes must have the same length")
     n = len(a)
     if n < 2:
         return None
-    diffs = [int(bool(y)) - int(bool(x)) for x, y in zip(a, b)]
+    diffs = [float(y) - float(x) for x, y in zip(a, b)]
     mean = sum(diffs) / n
     variance = sum((d - mean) ** 2 for d in diffs) / (n - 1)
     if variance == 0.0:

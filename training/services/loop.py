@@ -122,6 +122,10 @@ class LoopConfig:
     """Evaluation-gate thresholds."""
     eval_max_new_tokens: int = 96
     """Longest answer in the gate's held-out evaluation."""
+    eval_samples: int = 8
+    """Answers per held-out task in the gate, sampled at ``temperature``: the gate measures each
+    policy as users get it, and each task's success share gives the paired test more power
+    than one greedy 0/1. 1 = one greedy answer per task."""
     progress: bool = True
     """tqdm bars for long steps."""
 
@@ -130,6 +134,8 @@ class LoopConfig:
             raise ValueError("cycles and session counts must be >= 1")
         if not 0.0 < self.canary_share < 1.0:
             raise ValueError("canary_share must be in (0, 1)")
+        if self.eval_samples < 1 or (self.eval_samples > 1 and self.temperature <= 0):
+            raise ValueError("eval_samples must be >= 1, and several need a temperature > 0")
 
 
 @dataclass
@@ -314,8 +320,11 @@ def step_gate(
 
     evaluations = {}
     for version, path in ((serving.name, serving.artifact), (name, artifact)):
-        evaluations[version] = policy_baseline(path, split="eval", max_new_tokens=ctx.config.eval_max_new_tokens,
-                                               progress=ctx.config.progress)
+        evaluations[version] = policy_baseline(
+            path, split="eval", max_new_tokens=ctx.config.eval_max_new_tokens, samples=ctx.config.eval_samples,
+            temperature=ctx.config.temperature if ctx.config.eval_samples > 1 else 0.0, seed=ctx.config.seed,
+            progress=ctx.config.progress,
+        )
     result = gate_evaluate(candidate=evaluations[name], serving=evaluations[serving.name], config=ctx.config.gate)
     candidate = model_version_register(
         org=ctx.org, name=name, artifact=artifact, parent=serving, rl_run_id=rl_run_id, reward_model_version=reward_model,

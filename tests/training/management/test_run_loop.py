@@ -33,7 +33,7 @@ def test_run_loop_small_end_to_end(settings, tmp_path, monkeypatch):
         "--traffic-sessions", "16", "--canary-sessions", "16", "--canary-max-rounds", "1", "--after-sessions", "12",
         "--canary-share", "0.5", "--min-sessions-per-arm", "4", "--canary-max-duration", "5",
         "--rl-steps", "1", "--rl-group-size", "2", "--rl-prompts-per-step", "2", "--gate-margin", "-1",
-        "--json", "--no-progress", stdout=out,
+        "--eval-samples", "2", "--json", "--no-progress", stdout=out,
     )
     lines = out.getvalue().strip().splitlines()
     result = json.loads(lines[-1])
@@ -48,6 +48,8 @@ def test_run_loop_small_end_to_end(settings, tmp_path, monkeypatch):
     assert (candidate.parent.name, candidate.rl_run_id, candidate.reward_model_version) == (
         "v0", cycle["lineage"]["rl_run_id"], cycle["lineage"]["reward_model"])
     assert candidate.gate_result["reasons"] == cycle["gate"]["reasons"] and candidate.evaluation["split"] == "eval"
+    assert candidate.evaluation["samples_per_task"] == candidate.gate_result["primary"]["samples_per_task"] == 2
+    assert candidate.evaluation["temperature"] == 0.7  # the serving temperature
     if cycle["gate"]["passed"]:
         rollout = Rollout.objects.get(org=org, candidate=candidate)
         assert rollout.status in ("promoted", "rolled_back") and cycle["canary"]["status"] == rollout.status

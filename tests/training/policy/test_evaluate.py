@@ -6,7 +6,7 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from tests.training.policy.factories import FIXTURE_TASKS
 from training.environment import Task, reference_response, task_catalog, verify
@@ -92,3 +92,33 @@ def test_policy_baseline_command_prints_json(tiny_policy: Path) -> None:
     for key in ("unit_test_pass_rate", "helper_reuse_rate", "output_tokens_per_task", "tool_call_error_rate"):
         assert key in report
     assert 1 <= report["output_tokens_per_task"] <= 13
+
+
+def test_several_answers_per_task_give_each_task_its_success_share(eval_subset: list[Task]) -> None:
+    linux_fails = [t for t in eval_subset if not verify(t, reference_response(t, flavor="linux_biased")).success]
+    tasks = [t for t in linux_fails if t.shell == "cmd"][:2] + [t for t in eval_subset if t.shell == "bash"][:2]
+    responses = [reference_response(t, flavor="good") for t in tasks] + [reference_response(t, flavor="linux_biased") for t in tasks]
+    generations = [Generation(text=r, token_ids=(7,) * (4 if i < 4 else 10), prompt_tokens=3, finish_reason="stop")
+                   for i, r in enumerate(responses)]
+    verdicts = [verify(task, r) for task, r in zip(tasks * 2, responses)]
+    report = evaluation_report(tasks * 2, generations, verdicts, policy="p", version="v", split="eval", samples_per_task=2)
+    assert report.tasks == 4 and report.task_ids == tuple(t.task_id for t in tasks)
+    assert report.task_success == (0.5, 0.5, 1.0, 1.0)  # the Linux answer fails in cmd.exe only
+    assert report.success_rate == pytest.approx(6 / 8)
+    assert report.output_tokens_per_task == 8.0 and report.output_tokens_sd == 0.0  # every task: 5 and 11 tokens
+    assert sum(s.calls for s in report.tool_calls_by_shell.values()) == sum(len(v.tool_calls) for v in verdicts)
+    with pytest.raises(ValueError, match="not 2 rounds"):
+        evaluation_report(tasks * 2 + tasks[:1], generations + generations[:1], verdicts + verdicts[:1],
+                          policy="p", version="v", split="eval", samples_per_task=2)
+
+
+def test_policy_baseline_command_samples_several_answers_per_task(tiny_policy: Path) -> None:
+    out = StringIO()
+    call_command("policy_baseline", "--policy", str(tiny_policy), "--max-new-tokens", "8", "--samples", "2",
+                 "--temperature", "1.0", "--json", stdout=out)
+    report = json.loads(out.getvalue())
+    assert report["tasks"] == len(task_catalog(split="eval")) == len(report["task_success"])
+    assert report["samples_per_task"] == 2 and report["temperature"] == 1.0
+    assert set(report["task_success"]) <= {0.0, 0.5, 1.0}
+    with pytest.raises(CommandError, match="temperature > 0"):
+        call_command("policy_baseline", "--policy", str(tiny_policy), "--samples", "2", "--json", stdout=StringIO())

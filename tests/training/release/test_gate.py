@@ -114,3 +114,28 @@ def test_paired_test_by_hand():
     b = [True, True, True, False] + [False] * 6
     z = 0.2 / (0.632456 / math.sqrt(10))
     assert paired_improvement_test(a, b) == pytest.approx(0.5 * math.erfc(z / math.sqrt(2)), rel=1e-5)
+
+
+def test_sampled_answers_compare_each_tasks_success_share():
+    # 40 tasks, 4 answers each: the candidate gains a quarter on 24 tasks and loses one on 4
+    ids = tuple(f"t{i}" for i in range(40))
+    serving_shares = tuple(0.25 for _ in ids)
+    candidate_shares = tuple(0.5 if i < 24 else 0.0 if i < 28 else 0.25 for i in range(40))
+    sampled = dict(task_ids=ids, samples_per_task=4, temperature=0.7)
+    serving = replace(report("v0", success=10, tasks=40), task_success=serving_shares, **sampled)
+    candidate = replace(report("v1", success=0, tasks=40, shells=BETTER_SHELLS), task_success=candidate_shares,
+                        success_rate=sum(candidate_shares) / 40, **sampled)
+    result = gate_evaluate(candidate=candidate, serving=serving, config=GateConfig(margin=0.0))
+    assert result.primary["improvement"] == pytest.approx(0.125) and result.primary["samples_per_task"] == 4
+    assert result.primary["discordant"] == {"candidate_only": 24, "serving_only": 4}
+    assert result.primary["p_value"] == pytest.approx(paired_improvement_test(serving_shares, candidate_shares))
+    assert result.passed
+    with pytest.raises(ValueError, match="same way"):
+        gate_evaluate(candidate=replace(candidate, samples_per_task=1, temperature=0.0), serving=serving)
+
+
+def test_paired_test_on_success_shares_by_hand():
+    # d = (+0.5, +0.25, -0.25, 0): mean 0.125, sample sd = sqrt((0.140625 + 0.015625 + 0.140625 + 0.015625) / 3)
+    a, b = [0.0, 0.25, 0.5, 1.0], [0.5, 0.5, 0.25, 1.0]
+    z = 0.125 / (math.sqrt(0.3125 / 3) / 2)
+    assert paired_improvement_test(a, b) == pytest.approx(0.5 * math.erfc(z / math.sqrt(2)), rel=1e-9)

@@ -37,6 +37,8 @@ class Command(BaseCommand):
         parser.add_argument("--rl-learning-rate", type=float, default=d.rl_learning_rate)
         parser.add_argument("--rl-group-size", type=int, default=d.rl_group_size)
         parser.add_argument("--rl-prompts-per-step", type=int, default=d.rl_prompts_per_step)
+        parser.add_argument("--eval-samples", type=int, default=d.eval_samples,
+                            help="answers per held-out task in the gate, at the serving temperature (1: greedy)")
         parser.add_argument("--gate-margin", type=float, default=d.gate.margin, help="success points the candidate must beat")
         parser.add_argument("--json", action="store_true", help="print the result as one JSON object on the last line")
         parser.add_argument("--no-progress", action="store_true")
@@ -52,6 +54,7 @@ class Command(BaseCommand):
                 backend=str(o["backend"]), reward_model_kind=str(o["reward_model"]), rl_steps=int(o["rl_steps"]),
                 rl_learning_rate=float(o["rl_learning_rate"]), rl_group_size=int(o["rl_group_size"]),
                 rl_prompts_per_step=int(o["rl_prompts_per_step"]), gate=GateConfig(margin=float(o["gate_margin"])),
+                eval_samples=int(o["eval_samples"]),
                 progress=not o["no_progress"],
             )
         except ValueError as exc:
