@@ -71,7 +71,7 @@ class EvaluationReport:
     """Sample standard deviation of the output tokens per task (None below 2 tasks): with the
     mean and ``tasks`` it gives the evaluation gate a t-test on tokens per task."""
     hacked_tasks: int = 0
-    """Tasks whose response the verifier flagged with at least one hack."""
+    """Tasks with at least one answer the verifier flagged for a hack."""
     task_ids: tuple[str, ...] = ()
     """The evaluated tasks, in order (two reports on the same tasks can be compared pairwise)."""
     task_success: tuple[float, ...] = ()

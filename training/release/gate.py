@@ -190,9 +190,10 @@ def gate_evaluate(*, candidate: Any, serving: Any, config: GateConfig | None = N
             f"the reports must cover the same held-out tasks: candidate {c.get('split')}/{c['tasks']}, "
             f"serving {s.get('split')}/{s['tasks']}"
         )
-    sampling = {name: (int(r.get("samples_per_task", 1)), float(r.get("temperature", 0.0))) for name, r in (("candidate", c), ("serving", s))}
-    if sampling["candidate"] != sampling["serving"]:
-        raise ValueError(f"the reports must answer the tasks the same way (answers per task, temperature): {sampling}")
+    c_sampling, s_sampling = (_sampling(r) for r in (c, s))
+    if c_sampling != s_sampling:
+        raise ValueError(f"the reports must answer the tasks the same way (answers per task, temperature): "
+                         f"candidate {c_sampling}, serving {s_sampling}")
     tasks = int(c["tasks"])
     s_rate, c_rate = float(s["success_rate"]), float(c["success_rate"])
     s_success, c_success = round(s_rate * tasks), round(c_rate * tasks)
@@ -210,7 +211,7 @@ def gate_evaluate(*, candidate: Any, serving: Any, config: GateConfig | None = N
     primary = {
         "metric": "verified_success", "serving": s_rate, "candidate": c_rate,
         "improvement": improvement, "margin": config.margin, "p_value": p_primary, "passed": primary_ok,
-        "test": test, "samples_per_task": int(c.get("samples_per_task", 1)), "temperature": float(c.get("temperature", 0.0)),
+        "test": test, "samples_per_task": c_sampling[0], "temperature": c_sampling[1],
         "discordant": (  # tasks where one policy did better than the other
             {"candidate_only": sum(1 for x, y in zip(s["task_success"], c["task_success"]) if float(y) > float(x)),
              "serving_only": sum(1 for x, y in zip(s["task_success"], c["task_success"]) if float(x) > float(y))}
@@ -249,6 +250,11 @@ def gate_evaluate(*, candidate: Any, serving: Any, config: GateConfig | None = N
         passed=passed, reasons=tuple(reasons), primary=primary, checks=tuple(checks), config=config,
         candidate_version=str(c.get("version", "")), serving_version=str(s.get("version", "")), tasks=tasks,
     )
+
+
+def _sampling(report: Mapping[str, Any]) -> tuple[int, float]:
+    """(answers per task, temperature); older reports hold one greedy answer per task."""
+    return int(report.get("samples_per_task", 1)), float(report.get("temperature", 0.0))
 
 
 def _fmt(value: float | None) -> str:
