@@ -206,6 +206,8 @@ def gate_evaluate(*, candidate: Any, serving: Any, config: GateConfig | None = N
             successes_a=s_success, trials_a=tasks, successes_b=c_success, trials_b=tasks, margin=config.margin
         )
         test = "one-sided two-proportion z-test of improvement > margin"
+    if c_sampling[0] > 1:
+        test += f", on {c_sampling[0]} answers per task at temperature {c_sampling[1]:g}"
     improvement = c_rate - s_rate
     primary_ok = improvement > config.margin and p_primary is not None and p_primary < config.alpha
     primary = {

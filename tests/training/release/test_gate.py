@@ -127,6 +127,7 @@ def test_sampled_answers_compare_each_tasks_success_share():
                         success_rate=sum(candidate_shares) / 40, **sampled)
     result = gate_evaluate(candidate=candidate, serving=serving, config=GateConfig(margin=0.0))
     assert result.primary["improvement"] == pytest.approx(0.125) and result.primary["samples_per_task"] == 4
+    assert result.primary["test"].endswith("on 4 answers per task at temperature 0.7")
     assert result.primary["discordant"] == {"candidate_only": 24, "serving_only": 4}
     assert result.primary["p_value"] == pytest.approx(paired_improvement_test(serving_shares, candidate_shares))
     assert result.passed
