@@ -77,6 +77,11 @@ class EvaluationReport:
     task_success: tuple[float, ...] = ()
     """Per task (same order as ``task_ids``): the share of its answers the verifier judged a
     success (1.0 or 0.0 with one answer per task)."""
+    task_shells: tuple[str, ...] = ()
+    """Per task: its shell (same order as ``task_ids``)."""
+    task_tool_calls: tuple[tuple[int, int], ...] = ()
+    """Per task: (tool calls, failed tool calls) over its answers -- the clusters the gate's
+    paired tests of the tool-call metrics use."""
     samples_per_task: int = 1
     """Answers per task; every count above (tool calls, hacks, tokens) is over all of them."""
     temperature: float = 0.0
@@ -229,6 +234,8 @@ def evaluation_report(
         hacked_tasks=sum(1 for i in range(n) if any(verdicts[r * n + i].hacks for r in rounds)),
         task_ids=tuple(str(getattr(task, "task_id", "")) for task in tasks[:n]),
         task_success=tuple(_mean([bool(verdicts[r * n + i].success) for r in rounds]) for i in range(n)),
+        task_shells=tuple(task.shell for task in tasks[:n]),
+        task_tool_calls=tuple(_tool_calls([verdicts[r * n + i] for r in rounds]) for i in range(n)),
         samples_per_task=samples_per_task,
         temperature=temperature,
     )
@@ -260,6 +267,12 @@ def report_lines(report: EvaluationReport) -> list[str]:
     if report.hacks:
         lines.append("  hacks flagged: " + ", ".join(f"{k}={n}" for k, n in report.hacks.items()))
     return lines
+
+
+def _tool_calls(verdicts: Sequence[Any]) -> tuple[int, int]:
+    """(tool calls, failed ones) over ``verdicts``."""
+    outcomes = [outcome for verdict in verdicts for outcome in verdict.tool_calls]
+    return len(outcomes), sum(1 for outcome in outcomes if not outcome.ok)
 
 
 def _sample_sd(values: Sequence[float]) -> float | None:

@@ -14,8 +14,10 @@ version. The gate passes only when:
    shell, Windows terminal-command accuracy (tool calls in cmd.exe and PowerShell that
    succeed), tokens per task, and reward-hacking flags (share of tasks with a hack). A
    metric regresses when the candidate is worse than serving by more than its tolerance
-   (point estimates), or significantly worse at all: one-sided tests (z-tests for shares,
-   Welch t for tokens per task), Holm-adjusted over the family, at ``alpha``.
+   (point estimates), or significantly worse at all: one-sided tests, Holm-adjusted over the
+   family, at ``alpha``. Tool-call shares are tested per task, paired (the delta-method
+   ratio test, when the reports carry per-task tool calls; else pooled two-proportion
+   z-tests); tokens per task with Welch's t; the hacked-task share with a two-proportion z-test.
 
 ``gate_evaluate`` returns a ``GateResult`` holding the decision, the reasons and every
 number behind it (``to_dict()`` is what the registry records).
@@ -30,6 +32,7 @@ from training.release.stats import (
     holm_adjust,
     mean_shift_test,
     paired_improvement_test,
+    paired_ratio_better_test,
     proportion_better_test,
     proportion_worse_test,
 )
@@ -115,20 +118,52 @@ def _shell_counts(report: Mapping[str, Any], shells: tuple[str, ...] | None = No
     return sum(int(by_shell[s]["calls"]) for s in chosen), sum(int(by_shell[s]["errors"]) for s in chosen)
 
 
+Clusters = tuple[list[tuple[int, int]], list[tuple[int, int]]]
+"""Per-task (hits, trials) of serving and of candidate, task by task."""
+
+
 def _share_check(
-    metric: str, *, better: str, serving: tuple[int, int], candidate: tuple[int, int], tolerance: float
+    metric: str, *, better: str, serving: tuple[int, int], candidate: tuple[int, int], tolerance: float,
+    clusters: Clusters | None = None,
 ) -> MetricCheck:
-    """A share metric from (events, trials) counts; ``better`` says which direction improves."""
+    """A share metric from (events, trials) counts; ``better`` says which direction improves.
+
+    With per-task ``clusters`` the test is the paired delta-method ratio test (tool calls of
+    one task's answers are correlated, and both policies answer the same tasks); without
+    them, the pooled two-proportion z-test.
+    """
     (s_hits, s_trials), (c_hits, c_trials) = serving, candidate
     s_value = s_hits / s_trials if s_trials else None
     c_value = c_hits / c_trials if c_trials else None
     worse_by = None
     if s_value is not None and c_value is not None:
         worse_by = (s_value - c_value) if better == "higher" else (c_value - s_value)
-    p = proportion_worse_test(
-        successes_a=s_hits, trials_a=s_trials, successes_b=c_hits, trials_b=c_trials, higher_is_better=better == "higher"
-    )
+    if clusters is not None:
+        s_clusters, c_clusters = clusters
+        # H1 "candidate worse": its share is above serving's (lower is better) or below it
+        low, high = (c_clusters, s_clusters) if better == "higher" else (s_clusters, c_clusters)
+        p = paired_ratio_better_test(low, high)
+    else:
+        p = proportion_worse_test(
+            successes_a=s_hits, trials_a=s_trials, successes_b=c_hits, trials_b=c_trials, higher_is_better=better == "higher"
+        )
     return MetricCheck(metric, better, s_value, c_value, worse_by, tolerance, p)
+
+
+def _task_clusters(serving: Mapping[str, Any], candidate: Mapping[str, Any], shells: tuple[str, ...] | None, *,
+                   hits: str) -> Clusters | None:
+    """Per-task (hits, trials) of the tool calls in ``shells`` (all when None), both reports;
+    ``hits`` is "errors" or "ok". None unless both reports carry per-task tool calls of the same tasks."""
+    if not (serving.get("task_tool_calls") and candidate.get("task_tool_calls") and serving.get("task_shells")
+            and list(serving.get("task_ids") or []) == list(candidate.get("task_ids") or [])):
+        return None
+    chosen = [i for i, shell in enumerate(serving["task_shells"]) if shells is None or shell in shells]
+
+    def per_task(report: Mapping[str, Any]) -> list[tuple[int, int]]:
+        calls_errors = [report["task_tool_calls"][i] for i in chosen]
+        return [(int(errors) if hits == "errors" else int(calls) - int(errors), int(calls)) for calls, errors in calls_errors]
+
+    return per_task(serving), per_task(candidate)
 
 
 def gate_checks(serving: Mapping[str, Any], candidate: Mapping[str, Any], config: GateConfig) -> list[MetricCheck]:
@@ -137,6 +172,7 @@ def gate_checks(serving: Mapping[str, Any], candidate: Mapping[str, Any], config
         _share_check(
             "tool_call_error_rate", better="lower", tolerance=config.max_error_rate_increase,
             serving=_swap(_shell_counts(serving)), candidate=_swap(_shell_counts(candidate)),
+            clusters=_task_clusters(serving, candidate, None, hits="errors"),
         ),
     ]
     shells = sorted(set(serving.get("tool_calls_by_shell") or {}) | set(candidate.get("tool_calls_by_shell") or {}))
@@ -144,12 +180,14 @@ def gate_checks(serving: Mapping[str, Any], candidate: Mapping[str, Any], config
         checks.append(_share_check(
             f"tool_call_error_rate[{shell}]", better="lower", tolerance=config.max_shell_error_rate_increase,
             serving=_swap(_shell_counts(serving, (shell,))), candidate=_swap(_shell_counts(candidate, (shell,))),
+            clusters=_task_clusters(serving, candidate, (shell,), hits="errors"),
         ))
     s_calls, s_errors = _shell_counts(serving, config.windows_shells)
     c_calls, c_errors = _shell_counts(candidate, config.windows_shells)
     checks.append(_share_check(
         "windows_terminal_accuracy", better="higher", tolerance=config.max_windows_accuracy_drop,
         serving=(s_calls - s_errors, s_calls), candidate=(c_calls - c_errors, c_calls),
+        clusters=_task_clusters(serving, candidate, config.windows_shells, hits="ok"),
     ))
     s_tokens, c_tokens = float(serving["output_tokens_per_task"]), float(candidate["output_tokens_per_task"])
     checks.append(MetricCheck(

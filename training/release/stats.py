@@ -13,6 +13,8 @@
   variance of the ratio (Deng, Knoblich and Lu, "Applying the Delta Method in Metric
   Analytics", KDD 2018): calls of one user are not independent, so the pooled
   two-proportion test would overstate the evidence;
+- ``paired_ratio_better_test``: the same ratio test when both sides come from the same
+  clusters (the gate's held-out tasks, each answered several times by both policies);
 - ``holm_adjust``: Holm's step-down adjustment for a family of p-values.
 """
 from __future__ import annotations
@@ -145,3 +147,30 @@ def ratio_better_test(
     if se == 0.0:
         return 0.0 if diff > 0 else 1.0
     return float(scipy_stats.norm.sf(diff / se))
+
+
+def paired_ratio_better_test(
+    a: Sequence[tuple[float, float]], b: Sequence[tuple[float, float]], *, margin: float = 0.0
+) -> float | None:
+    """One-sided p for H1: ratio_b - ratio_a > margin, where cluster i of ``a`` and of ``b`` is
+    the same unit (paired), each given as (hits, trials); None without data on either side.
+
+    Delta method on the difference of the two ratios: cluster i's influence is
+    u_i = (y_bi - R_b n_bi) / mean(n_b) - (y_ai - R_a n_ai) / mean(n_a), and
+    Var(R_b - R_a) ~= s_u^2 / n. It keeps what the pooled two-proportion test drops: answers
+    in one cluster are correlated, and both sides share each cluster.
+    """
+    if len(a) != len(b):
+        raise ValueError("paired clusters must have the same length")
+    n = len(a)
+    trials_a, trials_b = sum(t for _, t in a), sum(t for _, t in b)
+    if n < 2 or trials_a <= 0 or trials_b <= 0:
+        return None
+    ratio_a, ratio_b = sum(h for h, _ in a) / trials_a, sum(h for h, _ in b) / trials_b
+    mean_a, mean_b = trials_a / n, trials_b / n
+    influence = [(yb - ratio_b * nb) / mean_b - (ya - ratio_a * na) / mean_a for (ya, na), (yb, nb) in zip(a, b)]
+    variance = sum(u * u for u in influence) / (n - 1) / n
+    diff = ratio_b - ratio_a - margin
+    if variance <= 0.0:
+        return 0.0 if diff > 0 else 1.0
+    return float(scipy_stats.norm.sf(diff / math.sqrt(variance)))

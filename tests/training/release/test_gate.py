@@ -9,7 +9,13 @@ import pytest
 
 from training.policy.evaluate import EvaluationReport, ShellToolCalls
 from training.release.gate import GateConfig, gate_evaluate
-from training.release.stats import holm_adjust, paired_improvement_test, proportion_better_test
+from training.release.stats import (
+    holm_adjust,
+    paired_improvement_test,
+    paired_ratio_better_test,
+    proportion_better_test,
+    proportion_worse_test,
+)
 
 
 def report(
@@ -140,3 +146,33 @@ def test_paired_test_on_success_shares_by_hand():
     a, b = [0.0, 0.25, 0.5, 1.0], [0.5, 0.5, 0.25, 1.0]
     z = 0.125 / (math.sqrt(0.3125 / 3) / 2)
     assert paired_improvement_test(a, b) == pytest.approx(0.5 * math.erfc(z / math.sqrt(2)), rel=1e-9)
+
+
+def test_paired_ratio_test_by_hand():
+    # R_a = 2/8, R_b = 4/8, mean trials 8/3 on both sides; influences u = (0.1875, 0.1875, -0.375)
+    a, b = [(1, 2), (0, 2), (1, 4)], [(2, 2), (1, 2), (1, 4)]
+    se = math.sqrt((2 * 0.1875**2 + 0.375**2) / 2 / 3)
+    assert paired_ratio_better_test(a, b) == pytest.approx(0.5 * math.erfc((0.25 / se) / math.sqrt(2)), rel=1e-9)
+    assert paired_ratio_better_test(a[:1], b[:1]) is None
+
+
+def test_tool_call_checks_are_paired_per_task_when_the_reports_carry_them():
+    # 20 cmd tasks, 8 calls each (8 sampled answers): serving fails 2 calls on every task; the
+    # candidate fails all 8 on three tasks and 2 elsewhere -- errors that cluster in a few tasks
+    ids, shells = tuple(f"t{i}" for i in range(20)), ("cmd",) * 20
+    s_tasks = [(8, 2)] * 20
+    c_tasks = [(8, 8)] * 3 + [(8, 2)] * 17
+    loose = GateConfig(margin=0.0, max_error_rate_increase=1.0, max_shell_error_rate_increase=1.0, max_windows_accuracy_drop=1.0)
+    sampled = dict(task_ids=ids, task_shells=shells, samples_per_task=8, temperature=0.7)
+    serving = replace(report("v0", success=5, tasks=20, shells={"cmd": (160, 40)}), task_tool_calls=tuple(s_tasks), **sampled)
+    candidate = replace(report("v1", success=5, tasks=20, shells={"cmd": (160, 58)}), task_tool_calls=tuple(c_tasks), **sampled)
+    checks = {c.metric: c for c in gate_evaluate(candidate=candidate, serving=serving, config=loose).checks}
+    pooled = proportion_worse_test(successes_a=40, trials_a=160, successes_b=58, trials_b=160, higher_is_better=False)
+    errors = [(e, c) for c, e in s_tasks], [(e, c) for c, e in c_tasks]
+    assert checks["tool_call_error_rate[cmd]"].p_value == pytest.approx(paired_ratio_better_test(*errors))
+    assert checks["tool_call_error_rate[cmd]"].p_value > pooled  # clustered errors are weaker evidence
+    ok = [(c - e, c) for c, e in c_tasks], [(c - e, c) for c, e in s_tasks]
+    assert checks["windows_terminal_accuracy"].p_value == pytest.approx(paired_ratio_better_test(*ok))
+    unpaired = {c.metric: c for c in gate_evaluate(candidate=replace(candidate, task_tool_calls=()), serving=serving,
+                                                   config=loose).checks}
+    assert unpaired["tool_call_error_rate[cmd]"].p_value == pytest.approx(pooled)
