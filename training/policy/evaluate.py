@@ -79,6 +79,8 @@ class EvaluationReport:
     success (1.0 or 0.0 with one answer per task)."""
     task_shells: tuple[str, ...] = ()
     """Per task: its shell (same order as ``task_ids``)."""
+    task_output_tokens: tuple[float, ...] = ()
+    """Per task: mean output tokens of its answers."""
     task_tool_calls: tuple[tuple[int, int], ...] = ()
     """Per task: (tool calls, failed tool calls) over its answers -- the clusters the gate's
     paired tests of the tool-call metrics use."""
@@ -211,6 +213,7 @@ def evaluation_report(
         hacks.update(verdict.hacks)
 
     code = [v for task, v in zip(tasks, verdicts) if task.kind in CODE_KINDS]
+    task_tokens = [_mean([generations[r * n + i].completion_tokens for r in rounds]) for i in range(n)]
     tests_total = sum(v.tests_total for v in code)
     total_calls = sum(c for c, _ in calls.values())
     return EvaluationReport(
@@ -230,11 +233,12 @@ def evaluation_report(
         output_tokens_per_task=_mean([g.completion_tokens for g in generations]),
         input_tokens_per_task=_mean([g.prompt_tokens for g in generations]),
         hacks=dict(sorted(hacks.items())),
-        output_tokens_sd=_sample_sd([_mean([generations[r * n + i].completion_tokens for r in rounds]) for i in range(n)]),
+        output_tokens_sd=_sample_sd(task_tokens),
         hacked_tasks=sum(1 for i in range(n) if any(verdicts[r * n + i].hacks for r in rounds)),
         task_ids=tuple(str(getattr(task, "task_id", "")) for task in tasks[:n]),
         task_success=tuple(_mean([bool(verdicts[r * n + i].success) for r in rounds]) for i in range(n)),
         task_shells=tuple(task.shell for task in tasks[:n]),
+        task_output_tokens=tuple(task_tokens),
         task_tool_calls=tuple(_tool_calls([verdicts[r * n + i] for r in rounds]) for i in range(n)),
         samples_per_task=samples_per_task,
         temperature=temperature,

@@ -17,7 +17,8 @@ version. The gate passes only when:
    (point estimates), or significantly worse at all: one-sided tests, Holm-adjusted over the
    family, at ``alpha``. Tool-call shares are tested per task, paired (the delta-method
    ratio test, when the reports carry per-task tool calls; else pooled two-proportion
-   z-tests); tokens per task with Welch's t; the hacked-task share with a two-proportion z-test.
+   z-tests); tokens per task paired per task as well (else Welch's t); the hacked-task share
+   with a two-proportion z-test.
 
 ``gate_evaluate`` returns a ``GateResult`` holding the decision, the reasons and every
 number behind it (``to_dict()`` is what the registry records).
@@ -194,16 +195,26 @@ def gate_checks(serving: Mapping[str, Any], candidate: Mapping[str, Any], config
         "tokens_per_task", "lower", s_tokens, c_tokens,
         worse_by=(c_tokens / s_tokens - 1.0) if s_tokens > 0 else None,
         tolerance=config.max_tokens_increase,
-        p_value=mean_shift_test(
-            mean_a=s_tokens, sd_a=serving.get("output_tokens_sd"), n_a=int(serving["tasks"]),
-            mean_b=c_tokens, sd_b=candidate.get("output_tokens_sd"), n_b=int(candidate["tasks"]), increase=True,
-        ),
+        p_value=_tokens_increase_test(serving, candidate),
     ))
     checks.append(_share_check(
         "hacked_task_share", better="lower", tolerance=config.max_hacked_share_increase,
         serving=(_hacked(serving), int(serving["tasks"])), candidate=(_hacked(candidate), int(candidate["tasks"])),
     ))
     return checks
+
+
+def _tokens_increase_test(serving: Mapping[str, Any], candidate: Mapping[str, Any]) -> float | None:
+    """One-sided p of "the candidate writes more tokens per task": paired over the same tasks
+    when both reports carry per-task means, else Welch's t from the two means and sds."""
+    s_tasks, c_tasks = serving.get("task_output_tokens"), candidate.get("task_output_tokens")
+    if s_tasks and c_tasks and list(serving.get("task_ids") or []) == list(candidate.get("task_ids") or []):
+        return paired_improvement_test(s_tasks, c_tasks)
+    return mean_shift_test(
+        mean_a=float(serving["output_tokens_per_task"]), sd_a=serving.get("output_tokens_sd"), n_a=int(serving["tasks"]),
+        mean_b=float(candidate["output_tokens_per_task"]), sd_b=candidate.get("output_tokens_sd"),
+        n_b=int(candidate["tasks"]), increase=True,
+    )
 
 
 def _swap(calls_errors: tuple[int, int]) -> tuple[int, int]:

@@ -7,7 +7,7 @@
 - ``mann_whitney_shift``: one-sided Mann-Whitney U (asymptotic, tie-corrected), Kayenta's
   test for continuous per-session metrics;
 - ``paired_improvement_test``: one-sided paired z-test on per-item differences (both
-  policies answered the same tasks), with a margin;
+  policies answered the same tasks), with a margin: per-task success, or tokens;
 - ``ratio_better_test``: one-sided z-test of a ratio metric (sum of hits / sum of trials)
   whose trials come in clusters (the users assignment is sticky for), with the delta-method
   variance of the ratio (Deng, Knoblich and Lu, "Applying the Delta Method in Metric
@@ -98,8 +98,8 @@ def holm_adjust(p_values: Sequence[float | None]) -> list[float | None]:
 def paired_improvement_test(a: Sequence[float], b: Sequence[float], *, margin: float = 0.0) -> float | None:
     """One-sided p for H1: mean(b - a) > margin over paired outcomes (same items, same order).
 
-    Outcomes are 0/1 (or bools), or per-item success shares in [0, 1] when each item was tried
-    several times. d_i = b_i - a_i; z = (mean(d) - margin) / (sd(d) / sqrt(n)). With sd(d) = 0
+    Outcomes are 0/1 (or bools), per-item success shares in [0, 1] when each item was tried
+    several times, or any other per-item value (the gate's per-task mean tokens). d_i = b_i - a_i; z = (mean(d) - margin) / (sd(d) / sqrt(n)). With sd(d) = 0
     (no discordant pair): p is 0 when the mean difference beats the margin, else 1.
     """
     if len(a) != len(b):

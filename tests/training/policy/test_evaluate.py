@@ -107,7 +107,7 @@ def test_several_answers_per_task_give_each_task_its_success_share(eval_subset: 
     assert report.success_rate == pytest.approx(6 / 8)
     assert report.output_tokens_per_task == 8.0 and report.output_tokens_sd == 0.0  # every task: 5 and 11 tokens
     assert sum(s.calls for s in report.tool_calls_by_shell.values()) == sum(len(v.tool_calls) for v in verdicts)
-    assert report.task_shells == ("cmd", "cmd", "bash", "bash")
+    assert report.task_shells == ("cmd", "cmd", "bash", "bash") and report.task_output_tokens == (8.0,) * 4
     assert report.task_tool_calls[0] == (
         len(verdicts[0].tool_calls) + len(verdicts[4].tool_calls),
         sum(not o.ok for v in (verdicts[0], verdicts[4]) for o in v.tool_calls),

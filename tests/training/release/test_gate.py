@@ -176,3 +176,20 @@ def test_tool_call_checks_are_paired_per_task_when_the_reports_carry_them():
     unpaired = {c.metric: c for c in gate_evaluate(candidate=replace(candidate, task_tool_calls=()), serving=serving,
                                                    config=loose).checks}
     assert unpaired["tool_call_error_rate[cmd]"].p_value == pytest.approx(pooled)
+
+
+def test_tokens_per_task_are_compared_task_by_task_when_the_reports_carry_them():
+    # every task 2 tokens longer: a small shift that the spread between tasks hides from Welch's t
+    ids = tuple(f"t{i}" for i in range(40))
+    s_tokens = tuple(float(10 + 3 * i) for i in range(40))
+    c_tokens = tuple(t + 2.0 + (0.5 if i % 2 else -0.5) for i, t in enumerate(s_tokens))
+    loose = GateConfig(margin=0.0, max_tokens_increase=1.0)
+    serving = replace(report("v0", success=5, tasks=40, tokens=sum(s_tokens) / 40, tokens_sd=35.0), task_ids=ids,
+                      task_output_tokens=s_tokens)
+    candidate = replace(report("v1", success=5, tasks=40, tokens=sum(c_tokens) / 40, tokens_sd=35.0), task_ids=ids,
+                        task_output_tokens=c_tokens)
+    tokens = {c.metric: c for c in gate_evaluate(candidate=candidate, serving=serving, config=loose).checks}["tokens_per_task"]
+    assert tokens.p_value == pytest.approx(paired_improvement_test(s_tokens, c_tokens)) and tokens.p_value < 1e-6
+    welch = {c.metric: c for c in gate_evaluate(candidate=replace(candidate, task_output_tokens=()), serving=serving,
+                                                config=loose).checks}["tokens_per_task"]
+    assert welch.p_value > 0.3
