@@ -42,20 +42,42 @@ class Reporter(Protocol):
     def report(self, report: RunReport) -> bool: ...
 
 
+MAX_UNDELIVERED = 1000
+"""Reports kept for re-sending while Flywheel cannot be reached (the oldest go first beyond it)."""
+
+
 class HttpReporter:
     """POSTs reports to ``<base_url>/api/v1/training/runs/<run_id>/report`` with a bearer token.
 
-    A report that cannot be delivered after ``retries`` attempts is logged and dropped:
-    training goes on (the record catches up with the next report).
+    A report that cannot be delivered after ``retries`` attempts (no connection, or a 5xx) is
+    kept, and sent again, in order, before the next report: training goes on through an
+    outage of Flywheel, and the run's curves lose no step. A report refused with a 4xx is
+    logged and dropped (sending it again would not change the answer).
     """
 
-    def __init__(self, base_url: str, run_id: str, *, token: str = "", timeout_s: float = 10.0, retries: int = 3) -> None:
+    def __init__(self, base_url: str, run_id: str, *, token: str = "", timeout_s: float = 10.0, retries: int = 3,
+                 backoff_s: float = 0.5) -> None:
         self.url = base_url.rstrip("/") + REPORT_PATH.format(run_id=run_id)
         self.token = token or os.environ.get("FLYWHEEL_REPORT_TOKEN", "")
         self.timeout_s = timeout_s
         self.retries = retries
+        self.backoff_s = backoff_s
+        self.undelivered: list[RunReport] = []
 
     def report(self, report: RunReport) -> bool:
+        queue, self.undelivered = [*self.undelivered, report], []
+        keep_going = True
+        for index, item in enumerate(queue):
+            answer = self._send(item)
+            if answer is None:
+                self.undelivered = queue[index:][-MAX_UNDELIVERED:]
+                logger.warning("%d report(s) kept until %s answers again", len(self.undelivered), self.url)
+                return keep_going
+            keep_going = keep_going and answer
+        return keep_going
+
+    def _send(self, report: RunReport) -> bool | None:
+        """The answer's "keep going", or None when the report could not be delivered."""
         import requests
 
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
@@ -64,12 +86,12 @@ class HttpReporter:
                 response = requests.post(self.url, json=report.to_json(), headers=headers, timeout=self.timeout_s)
             except requests.RequestException as error:
                 logger.warning("report to %s failed (%s), attempt %d", self.url, error, attempt + 1)
-                time.sleep(0.5 * (attempt + 1))
+                time.sleep(self.backoff_s * (attempt + 1))
                 continue
             if response.status_code == 200:
                 return not bool(response.json().get("stop", False))
             logger.warning("report to %s answered %d: %s", self.url, response.status_code, response.text[:300])
             if response.status_code < 500:
                 return True
-            time.sleep(0.5 * (attempt + 1))
-        return True
+            time.sleep(self.backoff_s * (attempt + 1))
+        return None
