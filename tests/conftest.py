@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 
@@ -42,3 +43,28 @@ def embedded_defaults(settings):
     yield
     celery_app.conf.task_always_eager = eager
     reset_bus()
+
+
+_EXIT_STATUS = pytest.StashKey[int]()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    session.config.stash[_EXIT_STATUS] = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """End the process with the session's status once every result and the summary are out.
+
+    Daemon threads of the in-process servers (request handlers of the live Django server and
+    of the policy server) can still run when the interpreter finalizes. One that frees torch
+    tensors then is cut off inside a C++ destructor, and Ray's terminate handler aborts the
+    process: a suite that passed would exit non-zero. Skipping finalization avoids that race.
+    """
+    status = config.stash.get(_EXIT_STATUS, None)
+    if status is None:
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
+
