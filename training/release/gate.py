@@ -156,7 +156,7 @@ def _task_clusters(serving: Mapping[str, Any], candidate: Mapping[str, Any], she
     """Per-task (hits, trials) of the tool calls in ``shells`` (all when None), both reports;
     ``hits`` is "errors" or "ok". None unless both reports carry per-task tool calls of the same tasks."""
     if not (serving.get("task_tool_calls") and candidate.get("task_tool_calls") and serving.get("task_shells")
-            and list(serving.get("task_ids") or []) == list(candidate.get("task_ids") or [])):
+            and _same_tasks(serving, candidate)):
         return None
     chosen = [i for i, shell in enumerate(serving["task_shells"]) if shells is None or shell in shells]
 
@@ -208,7 +208,7 @@ def _tokens_increase_test(serving: Mapping[str, Any], candidate: Mapping[str, An
     """One-sided p of "the candidate writes more tokens per task": paired over the same tasks
     when both reports carry per-task means, else Welch's t from the two means and sds."""
     s_tasks, c_tasks = serving.get("task_output_tokens"), candidate.get("task_output_tokens")
-    if s_tasks and c_tasks and list(serving.get("task_ids") or []) == list(candidate.get("task_ids") or []):
+    if s_tasks and c_tasks and _same_tasks(serving, candidate):
         return paired_improvement_test(s_tasks, c_tasks)
     return mean_shift_test(
         mean_a=float(serving["output_tokens_per_task"]), sd_a=serving.get("output_tokens_sd"), n_a=int(serving["tasks"]),
@@ -246,7 +246,7 @@ def gate_evaluate(*, candidate: Any, serving: Any, config: GateConfig | None = N
     tasks = int(c["tasks"])
     s_rate, c_rate = float(s["success_rate"]), float(c["success_rate"])
     s_success, c_success = round(s_rate * tasks), round(c_rate * tasks)
-    paired = bool(c.get("task_success")) and list(c.get("task_ids") or []) == list(s.get("task_ids") or []) and bool(s.get("task_success"))
+    paired = bool(c.get("task_success")) and bool(s.get("task_success")) and _same_tasks(s, c)
     if paired:
         p_primary = paired_improvement_test(s["task_success"], c["task_success"], margin=config.margin)
         test = "one-sided paired z-test of per-task improvement > margin"
@@ -301,6 +301,11 @@ def gate_evaluate(*, candidate: Any, serving: Any, config: GateConfig | None = N
         passed=passed, reasons=tuple(reasons), primary=primary, checks=tuple(checks), config=config,
         candidate_version=str(c.get("version", "")), serving_version=str(s.get("version", "")), tasks=tasks,
     )
+
+
+def _same_tasks(serving: Mapping[str, Any], candidate: Mapping[str, Any]) -> bool:
+    """Both reports list the same tasks in the same order, so per-task figures pair up."""
+    return list(serving.get("task_ids") or []) == list(candidate.get("task_ids") or [])
 
 
 def _sampling(report: Mapping[str, Any]) -> tuple[int, float]:

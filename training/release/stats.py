@@ -99,8 +99,9 @@ def paired_improvement_test(a: Sequence[float], b: Sequence[float], *, margin: f
     """One-sided p for H1: mean(b - a) > margin over paired outcomes (same items, same order).
 
     Outcomes are 0/1 (or bools), per-item success shares in [0, 1] when each item was tried
-    several times, or any other per-item value (the gate's per-task mean tokens). d_i = b_i - a_i; z = (mean(d) - margin) / (sd(d) / sqrt(n)). With sd(d) = 0
-    (no discordant pair): p is 0 when the mean difference beats the margin, else 1.
+    several times, or any other per-item value (the gate's per-task mean tokens).
+    d_i = b_i - a_i; z = (mean(d) - margin) / (sd(d) / sqrt(n)). With sd(d) = 0 (no
+    discordant pair): p is 0 when the mean difference beats the margin, else 1.
     """
     if len(a) != len(b):
         raise ValueError("paired outcomes must have the same length")

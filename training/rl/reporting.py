@@ -43,7 +43,7 @@ class Reporter(Protocol):
 
 
 MAX_UNDELIVERED = 1000
-"""Reports kept for re-sending while Flywheel cannot be reached (the oldest go first beyond it)."""
+"""Reports kept for re-sending while Flywheel cannot be reached (beyond it, the oldest are dropped)."""
 
 
 class HttpReporter:
