@@ -198,7 +198,6 @@ def evaluation_report(
     if len(tasks) % samples_per_task:
         raise ValueError(f"{len(tasks)} answers are not {samples_per_task} rounds of the same tasks")
     n = len(tasks) // samples_per_task
-    rounds = range(samples_per_task)
     calls: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     error_kinds: Counter[str] = Counter()
     hacks: Counter[str] = Counter()
@@ -213,7 +212,8 @@ def evaluation_report(
         hacks.update(verdict.hacks)
 
     code = [v for task, v in zip(tasks, verdicts) if task.kind in CODE_KINDS]
-    task_tokens = [_mean([generations[r * n + i].completion_tokens for r in rounds]) for i in range(n)]
+    task_verdicts = [verdicts[i::n] for i in range(n)]  # task i's answers, one per round
+    task_tokens = [_mean([g.completion_tokens for g in generations[i::n]]) for i in range(n)]
     tests_total = sum(v.tests_total for v in code)
     total_calls = sum(c for c, _ in calls.values())
     return EvaluationReport(
@@ -234,12 +234,12 @@ def evaluation_report(
         input_tokens_per_task=_mean([g.prompt_tokens for g in generations]),
         hacks=dict(sorted(hacks.items())),
         output_tokens_sd=_sample_sd(task_tokens),
-        hacked_tasks=sum(1 for i in range(n) if any(verdicts[r * n + i].hacks for r in rounds)),
+        hacked_tasks=sum(1 for answers in task_verdicts if any(v.hacks for v in answers)),
         task_ids=tuple(str(getattr(task, "task_id", "")) for task in tasks[:n]),
-        task_success=tuple(_mean([bool(verdicts[r * n + i].success) for r in rounds]) for i in range(n)),
+        task_success=tuple(_mean([bool(v.success) for v in answers]) for answers in task_verdicts),
         task_shells=tuple(task.shell for task in tasks[:n]),
         task_output_tokens=tuple(task_tokens),
-        task_tool_calls=tuple(_tool_calls([verdicts[r * n + i] for r in rounds]) for i in range(n)),
+        task_tool_calls=tuple(_tool_calls(answers) for answers in task_verdicts),
         samples_per_task=samples_per_task,
         temperature=temperature,
     )

@@ -113,12 +113,11 @@ def rl_train(config: RLConfig, *, reporter: Reporter | None = None) -> RLResult:
         if heldout_ids and heldout_before is None:
             heldout_before = _mean(ray.get(workers[0].evaluate.remote(heldout_ids)))
             log.line(f"held-out success before training: {heldout_before:.3f} on {len(heldout_ids)} tasks")
+        metrics: dict[str, float] = history[-1] if history else {}
         # a resumed run re-sends its checkpoint's step: a crash between that checkpoint and its report loses it otherwise
-        _report(reporter, RunReport(step=start_step, total_steps=config.steps, metrics=history[-1] if history else {},
-                                    logs=log.drain()))
+        _report(reporter, RunReport(step=start_step, total_steps=config.steps, metrics=metrics, logs=log.drain()))
 
         checkpoint_dir = str(resume_path) if resume_path else ""
-        metrics: dict[str, float] = history[-1] if history else {}
         ahead: tuple[list[list[Rollout]], list[Rollout], int] | None = None  # sampled during the last update
         for step in range(start_step, config.steps):
             step_started = time.monotonic()

@@ -151,6 +151,9 @@ class LoopContext:
     t0: datetime
     phase: int = 0
     timings: dict[str, float] = field(default_factory=dict)
+    evaluations: dict[str, Any] = field(default_factory=dict)
+    """Held-out evaluation per policy artifact: a version that keeps serving is not evaluated again
+    (the same artifact, seed and sampling give the same report)."""
 
     def next_window(self) -> tuple[datetime, datetime]:
         """The [start, end) hours of the next traffic phase."""
@@ -320,11 +323,13 @@ def step_gate(
 
     evaluations = {}
     for version, path in ((serving.name, serving.artifact), (name, artifact)):
-        evaluations[version] = policy_baseline(
-            path, split="eval", max_new_tokens=ctx.config.eval_max_new_tokens, samples=ctx.config.eval_samples,
-            temperature=ctx.config.temperature if ctx.config.eval_samples > 1 else 0.0, seed=ctx.config.seed,
-            progress=ctx.config.progress,
-        )
+        if path not in ctx.evaluations:
+            ctx.evaluations[path] = policy_baseline(
+                path, split="eval", max_new_tokens=ctx.config.eval_max_new_tokens, samples=ctx.config.eval_samples,
+                temperature=ctx.config.temperature if ctx.config.eval_samples > 1 else 0.0, seed=ctx.config.seed,
+                progress=ctx.config.progress,
+            )
+        evaluations[version] = ctx.evaluations[path]
     result = gate_evaluate(candidate=evaluations[name], serving=evaluations[serving.name], config=ctx.config.gate)
     candidate = model_version_register(
         org=ctx.org, name=name, artifact=artifact, parent=serving, rl_run_id=rl_run_id, reward_model_version=reward_model,
