@@ -20,6 +20,8 @@ from contextlib import contextmanager
 from django.contrib.staticfiles.handlers import StaticFilesHandler
 from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
 
+from training.serving.request_threads import JoinedRequestThreads
+
 MAX_CHUNK_LINE = 1024
 
 
@@ -125,11 +127,15 @@ class ChunkedRequestHandler(WSGIRequestHandler):
         return True
 
 
-def local_server(host: str = "127.0.0.1", port: int = 0) -> ThreadedWSGIServer:
+class LocalWSGIServer(JoinedRequestThreads, ThreadedWSGIServer):
+    """Django's threaded server, closing only once its request threads are done."""
+
+
+def local_server(host: str = "127.0.0.1", port: int = 0) -> LocalWSGIServer:
     """The embedded default's server (not started): the app, static files, chunked bodies."""
     from config.wsgi import application
 
-    server = ThreadedWSGIServer((host, port), ChunkedRequestHandler, allow_reuse_address=port != 0)
+    server = LocalWSGIServer((host, port), ChunkedRequestHandler, allow_reuse_address=port != 0)
     # Static files too (the dashboard's charts), as runserver does, with DEBUG off.
     server.set_app(StaticFilesHandler(application))
     return server

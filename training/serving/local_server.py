@@ -47,6 +47,7 @@ from training.serving.protocol import (
     usage_body,
 )
 from training.serving.registry import ModelRegistry, ServedModel
+from training.serving.request_threads import JoinedRequestThreads
 
 logger = logging.getLogger("flywheel.serving")
 
@@ -285,8 +286,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
+class _HTTPServer(JoinedRequestThreads, ThreadingHTTPServer):
     allow_reuse_address = True
 
     def __init__(self, address: tuple[str, int], state: ServerState) -> None:
