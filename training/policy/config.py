@@ -84,8 +84,9 @@ class BootstrapConfig:
     """Version name recorded in ``flywheel_policy.json`` and used as the served model name."""
     seed: int = 0
     """Seeds the corpus flavor draws, the weight init and the batch order: same seed, same v0."""
-    steps: int = 2000
-    """Optimizer steps."""
+    steps: int = 3000
+    """Optimizer steps. Held-out greedy success measured at seed 0: 9.4% after 1,500 steps,
+    29.7% after 3,000 (copying arguments from the prompt starts between the two)."""
     batch_size: int = 16
     """Sequences per step."""
     learning_rate: float = 5e-3

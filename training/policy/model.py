@@ -102,6 +102,15 @@ def policy_metadata(path: str | Path) -> dict[str, Any]:
     return json.loads(file.read_text()) if file.is_file() else {}
 
 
+def policy_chat_template(path: str | Path) -> str | None:
+    """The chat template a checkpoint's tokenizer carries, read without loading it (``None`` if none)."""
+    directory = Path(path)
+    if (directory / "chat_template.jinja").is_file():
+        return (directory / "chat_template.jinja").read_text()
+    config_file = directory / "tokenizer_config.json"
+    return json.loads(config_file.read_text()).get("chat_template") if config_file.is_file() else None
+
+
 def _portable_tokenizer_class(directory: Path) -> None:
     """Record the class name every transformers version (and vLLM) knows for a fast tokenizer."""
     config_file = directory / "tokenizer_config.json"

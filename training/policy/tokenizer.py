@@ -19,10 +19,20 @@ CHAT_ROLES: tuple[str, ...] = ("system", "user", "assistant")
 
 # Each turn is "<|role|>\n{content}<|eos|>\n"; generation stops at eos, so the model learns
 # to end its own turn. The prompt for generation ends with "<|assistant|>\n".
+#
+# In user and system turns an opening backtick gets a space after it ("named ` cache`"). Why:
+# byte-level BPE glues a word to the space before it, so a bare `cache` in the prompt and
+# "mkdir cache" in the answer start with different tokens ("c" vs "Ġc"), and a small model
+# must learn that mapping before it can copy an argument. With the space, an argument is the
+# same tokens on both sides. Measured after 3,000 bootstrap steps: v0 predicts a new name's
+# first token at 0.00-0.02 nats with this template and 1.3-5.8 without. Assistant turns stay
+# verbatim (they are the policy's own output).
 CHAT_TEMPLATE = (
     "{{ bos_token }}"
     "{% for message in messages %}"
-    "{{ '<|' + message['role'] + '|>\n' + message['content'] + eos_token + '\n' }}"
+    "{% if message['role'] == 'assistant' %}{% set content = message['content'] %}"
+    "{% else %}{% set content = message['content'] | replace(' `', ' ` ') %}{% endif %}"
+    "{{ '<|' + message['role'] + '|>\n' + content + eos_token + '\n' }}"
     "{% endfor %}"
     "{% if add_generation_prompt %}{{ '<|assistant|>\n' }}{% endif %}"
 )

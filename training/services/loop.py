@@ -74,9 +74,9 @@ class LoopConfig:
     """Organization the loop runs for; empty = a fresh one per invocation (loop-<seed>-<time>)."""
     policy_dir: str = ""
     """Base policy v0 (bootstrapped here when missing); empty = ``var/policies/v0``."""
-    v0_steps: int = 1500
-    """Bootstrap steps when v0 must be created (fewer than ``bootstrap_policy``'s 2000, so
-    that creating v0 fits in ``make demo``'s 15 minutes on 2 cores)."""
+    v0_steps: int = 3000
+    """Bootstrap steps when v0 must be created (``bootstrap_policy``'s default; about 6 minutes
+    on one core, so creating v0 still fits in ``make demo``'s 15 minutes on 2 cores)."""
     traffic_sessions: int = 120
     """Sessions of the serving version before each cycle's training (the "before" window)."""
     canary_sessions: int = 120
@@ -175,11 +175,16 @@ def timed(ctx: LoopContext, name: str) -> Iterator[None]:
 
 def step_base_policy(config: LoopConfig, say: Say) -> Path:
     """Base policy v0: the existing checkpoint, or bootstrapped now."""
-    from training.policy import BootstrapConfig, policy_bootstrap
+    from training.policy import BootstrapConfig, policy_bootstrap, policy_metadata
+    from training.policy.model import policy_chat_template
+    from training.policy.tokenizer import CHAT_TEMPLATE
 
     path = Path(config.policy_dir or Path(settings.VAR_DIR) / "policies" / "v0")
     if (path / "config.json").is_file():
         say(f"base policy v0: {path}")
+        if policy_metadata(path).get("config") and policy_chat_template(path) != CHAT_TEMPLATE:
+            say(f"  note: this v0 was bootstrapped with an older chat template, which copies arguments worse; "
+                f"delete {path} to bootstrap the current one")
         return path
     say(f"base policy v0 not found at {path}: bootstrapping it ({config.v0_steps} steps)")
     result = policy_bootstrap(replace(BootstrapConfig(), output_dir=str(path), version="v0", steps=config.v0_steps),

@@ -6,7 +6,15 @@ from pathlib import Path
 import pytest
 import torch
 
-from training.policy.model import METADATA_FILE, policy_load, policy_metadata, policy_param_count, policy_save
+from training.policy.model import (
+    METADATA_FILE,
+    policy_chat_template,
+    policy_load,
+    policy_metadata,
+    policy_param_count,
+    policy_save,
+)
+from training.policy.tokenizer import CHAT_TEMPLATE
 
 
 def test_checkpoint_files(tiny_policy: Path) -> None:
@@ -35,3 +43,8 @@ def test_save_load_round_trip_gives_identical_logits(tiny_policy: Path, tmp_path
 def test_policy_load_rejects_a_directory_without_a_checkpoint(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         policy_load(tmp_path)
+
+
+def test_the_chat_template_a_policy_carries_is_read_without_loading_it(tiny_policy: Path, tmp_path: Path) -> None:
+    assert policy_chat_template(tiny_policy) == CHAT_TEMPLATE
+    assert policy_chat_template(tmp_path) is None

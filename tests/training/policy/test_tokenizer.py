@@ -37,6 +37,28 @@ def test_specials_and_chat_template(tmp_path: Path) -> None:
     assert reloaded(prompt, add_special_tokens=False)["input_ids"] == ids
 
 
+def test_an_argument_is_the_same_tokens_in_the_prompt_and_in_the_answer() -> None:
+    corpus = ["Linux, bash. Create a directory named `cache`.", "$ mkdir cache", "$ mkdir build"] * 20
+    tokenizer = tokenizer_train(corpus, vocab_size=300)
+    prompt = chat_prompt(tokenizer, [{"role": "user", "content": "Create a directory named `lisufa`."}])
+    assert "named ` lisufa`." in prompt
+    prompt_tokens = tokenizer.tokenize(prompt)
+    answer_tokens = tokenizer.tokenize("$ mkdir lisufa")
+    argument = answer_tokens[answer_tokens.index(tokenizer.tokenize(" mkdir")[0]) + 1 :]
+    assert argument[0].startswith("Ġ")
+    assert any(prompt_tokens[i : i + len(argument)] == argument for i in range(len(prompt_tokens)))
+
+
+def test_the_template_leaves_assistant_turns_and_fences_verbatim() -> None:
+    tokenizer = tokenizer_train(CORPUS, vocab_size=300)
+    code = "```python\nx = `a`\n```"
+    rendered = tokenizer.apply_chat_template(
+        [{"role": "user", "content": code}, {"role": "assistant", "content": "ran `ls` here"}], tokenize=False
+    )
+    assert "<|user|>\n```python\nx = ` a`\n```<|eos|>" in rendered
+    assert "<|assistant|>\nran `ls` here<|eos|>" in rendered
+
+
 def test_training_is_deterministic() -> None:
     a = tokenizer_train(CORPUS, vocab_size=300)
     b = tokenizer_train(CORPUS, vocab_size=300)
