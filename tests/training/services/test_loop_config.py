@@ -11,6 +11,7 @@ from training.services.loop import LoopConfig
     ({"canary_share": 1.0}, "canary_share"),
     ({"eval_samples": 0}, "eval_samples"),
     ({"eval_samples": 4, "temperature": 0.0}, "temperature > 0"),
+    ({"v0_threads": 0}, "v0_threads"),
 ])
 def test_settings_that_cannot_run_are_refused(overrides, message):
     with pytest.raises(ValueError, match=message):
