@@ -56,10 +56,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     """End the process with the session's status once every result and the summary are out.
 
-    Daemon threads of the in-process servers (request handlers of the live Django server and
-    of the policy server) can still run when the interpreter finalizes. One that frees torch
-    tensors then is cut off inside a C++ destructor, and Ray's terminate handler aborts the
-    process: a suite that passed would exit non-zero. Skipping finalization avoids that race.
+    The project's in-process servers join their request threads on close
+    (``training.serving.request_threads``), but pytest-django's ``live_server`` runs Django's
+    own ``LiveServerThread``, whose daemon request threads can still run when the interpreter
+    finalizes. One that frees torch tensors then is cut off inside a C++ destructor, and Ray's
+    terminate handler aborts the process: a suite that passed would exit non-zero. Skipping
+    finalization avoids that race.
     """
     status = config.stash.get(_EXIT_STATUS, None)
     if status is None:
