@@ -52,12 +52,17 @@ def split_variant_id(task_id: str) -> tuple[str, int | None]:
     return base, int(number)
 
 
+def made_up_name(rng: random.Random) -> str:
+    """A fresh lower-case name of 2-3 consonant-vowel syllables ("kedira")."""
+    return "".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 3)))
+
+
 def renamed_piece(piece: str, pieces: dict[str, str], rng: random.Random) -> str:
     """A fresh name for one alphabetic piece, the same for every occurrence (``pieces`` remembers)."""
     if piece.lower() in KEEP_PIECES:
         return piece
     if piece not in pieces:
-        fresh = "".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 3)))
+        fresh = made_up_name(rng)
         pieces[piece] = fresh.upper() if piece.isupper() else fresh.capitalize() if piece[0].isupper() else fresh
     return pieces[piece]
 

@@ -102,7 +102,7 @@ def held_out_names(split: str = "eval") -> list[str]:
 
 def made_up_names(count: int, *, seed: int = 0) -> list[str]:
     """``count`` fresh names built like the corpus's renamed arguments (2-3 syllables)."""
-    from training.environment.variants import renamed_piece
+    from training.environment.variants import made_up_name
 
     rng = random.Random(seed)
-    return [renamed_piece(f"name{i}x", {}, rng) for i in range(count)]
+    return [made_up_name(rng) for _ in range(count)]
