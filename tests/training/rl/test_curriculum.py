@@ -132,3 +132,21 @@ def test_without_variants_the_catalog_task_is_rolled_out():
     collect_groups(config, curriculum, lambda ids, seed: asked.extend(ids) or [[rollout(t, 0.0), rollout(t, 1.0)] for t in ids],
                    rng=random.Random(0), step=0)
     assert asked == ["term-list_files-linux-bash-000"]
+
+
+def test_step_metrics_split_the_reward_by_task_kind():
+    from training.environment import task_catalog
+    from training.environment.variants import variant_id
+    from training.rl.driver import step_metrics
+
+    tasks = task_catalog(split="train")
+    terminal = next(t.task_id for t in tasks if t.kind == "terminal")
+    code = next(t.task_id for t in tasks if t.kind == "code_edit")
+    sampled = [rollout(terminal, 0.2), rollout(variant_id(terminal, 7), 0.4), rollout(code, 1.0)]
+    curriculum = TaskCurriculum([CurriculumTask(terminal, "terminal"), CurriculumTask(code, "code_edit")],
+                                window=8, min_samples=8, solved_rate=1.0, unsolved_rate=0.0)
+    metrics = step_metrics(sampled, kept_groups=1, rounds=1, train={}, curriculum=curriculum)
+    assert metrics["reward/kind/terminal/mean"] == pytest.approx(0.3)  # a variant counts as its task's kind
+    assert metrics["reward/kind/code_edit/mean"] == pytest.approx(1.0)
+    assert "reward/kind/multi_step/mean" not in metrics
+    assert metrics["reward/mean"] == pytest.approx(1.6 / 3)
