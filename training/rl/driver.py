@@ -346,19 +346,18 @@ def step_metrics(
     }
     for name in sorted({name for r in sampled for name in r.components}):
         metrics[f"reward/{name}/mean"] = _mean([r.components.get(name, 0.0) for r in sampled])
-    for kind, rollouts in rollouts_by_kind(sampled).items():
+    for kind, rollouts in rollouts_by_kind(sampled, curriculum).items():
         metrics[f"reward/kind/{kind}/mean"] = _mean([r.reward for r in rollouts])
     metrics.update(train)
     return metrics
 
 
-def rollouts_by_kind(sampled: Sequence[Rollout]) -> dict[str, list[Rollout]]:
-    """{task kind: its rollouts}, kinds sorted: a mixed run shows which kind its reward moves on."""
-    from training.environment import task_get
-
+def rollouts_by_kind(sampled: Sequence[Rollout], curriculum: TaskCurriculum) -> dict[str, list[Rollout]]:
+    """{task kind: its rollouts}, kinds sorted: a mixed run shows which kind its reward moves on.
+    The curriculum knows each task's kind; a variant counts as its task's."""
     by_kind: dict[str, list[Rollout]] = {}
     for rollout in sampled:
-        by_kind.setdefault(task_get(base_task_id(rollout.task_id)).kind, []).append(rollout)
+        by_kind.setdefault(curriculum.tasks[base_task_id(rollout.task_id)].kind, []).append(rollout)
     return dict(sorted(by_kind.items()))
 
 
