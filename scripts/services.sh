@@ -489,6 +489,18 @@ RAY_TMP="/tmp/flywheel-ray-$(echo -n "$ROOT:$RAY_PORT" | md5sum | cut -c1-10)"
 RAY_BIN="$(dirname "$PYTHON")/ray"
 
 ray_pids() { pgrep -f -- "$RAY_TMP" || true; }  # processes naming our private session dir
+# The sessions of those processes (`detached` starts the head under setsid), never our own.
+ray_sessions() {
+  local own_sid
+  own_sid=$(ps -o sid= -p $$ | tr -d ' ')
+  for pid in $(ray_pids); do ps -o sid= -p "$pid" | tr -d ' '; done | sort -u | grep -vx -e "$own_sid" -e 0 || true
+}
+# Every process of those sessions: with the named ones, the agents they spawn, which rename
+# themselves (ray::DashboardAgent, ray::RuntimeEnvAgent) and would outlive a stop by name.
+ray_session_pids() {
+  local sid
+  for sid in "$@"; do pgrep -s "$sid" || true; done
+}
 ray_running() { [ -n "$(ray_pids | head -n 1)" ]; }
 ray_answers() {
   "$PYTHON" -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$RAY_DASHBOARD_PORT/api/version', timeout=3)"
@@ -518,20 +530,24 @@ ray_start() {
 }
 
 ray_stop() {
-  local pids pid waited=0
-  pids=$(ray_pids)
-  if [ -z "$pids" ]; then
+  local sessions pid waited=0
+  sessions=$(ray_sessions)
+  if [ -z "$sessions" ]; then
     log "ray: not running"
     return 0
   fi
   log "ray: stopping"
-  for pid in $pids; do kill -TERM "$pid" 2>/dev/null || true; done
-  while ray_running; do
+  # shellcheck disable=SC2086  # one session id per word
+  for pid in $(ray_session_pids $sessions); do kill -TERM "$pid" 2>/dev/null || true; done
+  # shellcheck disable=SC2086
+  while [ -n "$(ray_session_pids $sessions)" ]; do
     # gcs_server and raylet take their time on SIGTERM; a head holds no data worth waiting for
-    if [ "$waited" -ge 50 ]; then
+    if [ "$waited" -eq 50 ]; then
       log "ray: still running after 5s, sending SIGKILL"
-      for pid in $(ray_pids); do kill -KILL "$pid" 2>/dev/null || true; done
-      sleep 0.5
+      # shellcheck disable=SC2086
+      for pid in $(ray_session_pids $sessions); do kill -KILL "$pid" 2>/dev/null || true; done
+    elif [ "$waited" -ge 100 ]; then
+      log "ray: WARNING: processes of session(s) $sessions outlived SIGKILL"
       break
     fi
     sleep 0.1

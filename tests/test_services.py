@@ -1,9 +1,12 @@
 """The real local services answer, and survive the stop/start that fault tests inflict."""
 from __future__ import annotations
 
+import os
 import time
 import uuid
+from urllib.parse import urlsplit
 
+import psutil
 import psycopg
 import pytest
 import redis
@@ -97,13 +100,33 @@ def test_start_is_a_no_op_when_running(service_urls):
     assert time.monotonic() - started < 30
 
 
+def _session_of_listener(port: int) -> int:
+    """Session id of the process listening on 127.0.0.1:``port``."""
+    [pid] = {c.pid for c in psutil.net_connections(kind="tcp") if c.status == psutil.CONN_LISTEN and c.laddr.port == port}
+    return os.getsid(pid)
+
+
+def _session_members(sid: int) -> list[str]:
+    members = []
+    for process in psutil.process_iter(["pid", "name"]):
+        try:
+            if os.getsid(process.info["pid"]) == sid:
+                members.append(f"{process.info['pid']} {process.info['name']}")
+        except ProcessLookupError:
+            pass
+    return members
+
+
 def test_ray_head_answers_the_jobs_api_and_comes_back_after_a_restart(service_urls):
     from ray.job_submission import JobSubmissionClient
 
     assert service_urls["RAY_ADDRESS"].startswith("http://127.0.0.1:")
     assert isinstance(JobSubmissionClient(service_urls["RAY_ADDRESS"]).list_jobs(), list)
+    head_session = _session_of_listener(urlsplit(service_urls["RAY_ADDRESS"]).port)
+    assert any("DashboardAgent" in member for member in _session_members(head_session))
     service_stop("ray")
     with pytest.raises(Exception):
         JobSubmissionClient(service_urls["RAY_ADDRESS"]).list_jobs()
+    assert _session_members(head_session) == []  # the renamed agents too: they would hold the head's ports
     service_start("ray")
     assert isinstance(JobSubmissionClient(service_urls["RAY_ADDRESS"]).list_jobs(), list)
