@@ -3,6 +3,8 @@
 r(prompt, response) = w . standardize(signal_features(prompt, response)). It is fit as an
 L2 logistic regression without intercept on feature differences f(chosen) - f(rejected)
 (half of the pairs flipped, label 0), so sigmoid(r_c - r_r) is its preference probability.
+Length-controlled (the default), a length feature's fitted weight stays in the score only when
+it is negative: the score may charge for saying more, never pay for it (``withheld_weights``).
 The artifact is plain JSON (weights, standardization): no pickle is ever loaded.
 """
 from __future__ import annotations
@@ -18,7 +20,7 @@ from sklearn.linear_model import LogisticRegression
 
 from rewards.core.config import BaselineConfig
 from rewards.core.pairs import PreferencePair
-from rewards.core.signals import FEATURE_NAMES, signal_matrix
+from rewards.core.signals import FEATURE_NAMES, LENGTH_FEATURES, signal_matrix
 
 KIND = "baseline"
 WEIGHTS_FILE = "baseline.json"
@@ -27,11 +29,14 @@ WEIGHTS_FILE = "baseline.json"
 @dataclass
 class BaselineRewardModel:
     weights: np.ndarray
-    """Shape (F,), over standardized features."""
+    """Shape (F,), over standardized features: the ones the score uses."""
     mean: np.ndarray
     """Shape (F,)."""
     scale: np.ndarray
     """Shape (F,), never 0."""
+    withheld_weights: np.ndarray | None = None
+    """Shape (F,): fitted weights the score leaves out (positive length weights; zero elsewhere),
+    kept to show what length alone would have earned. None when not length-controlled."""
     version: str = ""
     kind: str = KIND
 
@@ -46,6 +51,7 @@ class BaselineRewardModel:
         (directory / WEIGHTS_FILE).write_text(json.dumps({
             "features": list(FEATURE_NAMES), "weights": self.weights.tolist(),
             "mean": self.mean.tolist(), "scale": self.scale.tolist(),
+            "withheld_weights": None if self.withheld_weights is None else self.withheld_weights.tolist(),
         }, indent=2))
 
     @classmethod
@@ -53,7 +59,9 @@ class BaselineRewardModel:
         data = json.loads((directory / WEIGHTS_FILE).read_text())
         if tuple(data["features"]) != FEATURE_NAMES:
             raise ValueError(f"{directory} was trained on other features: {data['features']}")
-        return cls(np.array(data["weights"]), np.array(data["mean"]), np.array(data["scale"]), version=version)
+        withheld = data.get("withheld_weights")  # absent from artifacts saved before length control
+        return cls(np.array(data["weights"]), np.array(data["mean"]), np.array(data["scale"]),
+                   None if withheld is None else np.array(withheld), version=version)
 
 
 @dataclass(frozen=True)
@@ -83,5 +91,16 @@ def baseline_fit(pairs: Sequence[PreferencePair], config: BaselineConfig) -> Bas
         differences, labels = np.vstack([differences, -differences]), np.concatenate([labels, 1 - labels])
     regression = LogisticRegression(C=config.c, fit_intercept=False, random_state=config.seed, max_iter=1000)
     regression.fit(differences, labels)
-    model = BaselineRewardModel(regression.coef_[0].copy(), mean, scale)
+    fitted = regression.coef_[0].copy()
+    if config.length_controlled:
+        paid_for_length = length_mask() & (fitted > 0)
+        model = BaselineRewardModel(np.where(paid_for_length, 0.0, fitted), mean, scale,
+                                    withheld_weights=np.where(paid_for_length, fitted, 0.0))
+    else:
+        model = BaselineRewardModel(fitted, mean, scale)
     return BaselineFit(model=model, train_seconds=time.perf_counter() - started)
+
+
+def length_mask() -> np.ndarray:
+    """Shape (F,): True at the length features."""
+    return np.array([name in LENGTH_FEATURES for name in FEATURE_NAMES])

@@ -72,6 +72,14 @@ class BaselineConfig:
     """Inverse L2 strength (scikit-learn's ``C``)."""
     seed: int = 0
     """Seeds the solver and the pair-orientation flips."""
+    length_controlled: bool = True
+    """Fit the length features (``signals.LENGTH_FEATURES``) with the others, then score without
+    those whose weight came out positive, as length-controlled AlpacaEval scores without its
+    length term: the other weights are read with length held fixed, and the reward may charge
+    for saying more (a negative weight: users ranked shorter answers higher) but never pays for
+    it. Off, a loop run's RL (50 steps at 5e-4) taught v0 to wrap terminal commands in prose:
+    verbosity 0.02 -> 0.48, the reward model's terminal score 0.09 -> 1.10, tokens per task
+    +76%, and the gate refused it."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

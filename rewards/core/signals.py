@@ -125,6 +125,11 @@ FEATURE_NAMES: tuple[str, ...] = (
 )
 
 
+LENGTH_FEATURES: tuple[str, ...] = ("verbosity", "log_chars", "comment_lines")
+"""Features that measure how much a response says rather than what it does. A length-controlled
+reward model never pays for them (``BaselineConfig.length_controlled``)."""
+
+
 def _tri(value: bool | None) -> tuple[float, float]:
     return (1.0 if value else 0.0, 1.0 if value is False else 0.0)
 

@@ -46,3 +46,12 @@ def test_errors_say_what_to_do(db):
         call_command("train_reward_model", "--dataset", "nope")
     with pytest.raises(CommandError, match="no reward-model version 'rm-9999'"):
         call_command("promote_reward_model", "rm-9999")
+
+
+def test_the_baseline_is_length_controlled_unless_told_otherwise(reference_dataset, capsys):
+    def withheld(*args: str):
+        artifact = Path(train(capsys, "--dataset", reference_dataset.version, "--kind", "baseline", *args)["artifact"])
+        return json.loads((artifact / "baseline.json").read_text())["withheld_weights"]
+
+    assert withheld() is not None
+    assert withheld("--no-length-control") is None

@@ -153,7 +153,7 @@ def test_command_refuses_an_unknown_org(db):
 
 def test_reward_models_learn_what_users_preferred(db):
     """Mined from users of two versions answering the 138 eval tasks: what they kept, ranked."""
-    from rewards.core.config import BradleyTerryConfig
+    from rewards.core.config import BaselineConfig, BradleyTerryConfig
     from rewards.services import reward_model_train
 
     org = organization_get_or_create(slug="learn")
@@ -162,8 +162,13 @@ def test_reward_models_learn_what_users_preferred(db):
     simulate_into(org, sessions=300, seed=9, split="eval")
     dataset = preferences_mine(org=org)
     baseline = reward_model_train(dataset=dataset, kind="baseline")
+    length_paid = reward_model_train(dataset=dataset, kind="baseline", baseline_config=BaselineConfig(length_controlled=False))
     bt = reward_model_train(dataset=dataset, kind="bradley_terry", bradley_terry_config=BradleyTerryConfig(
         epochs=4, hidden_size=32, num_hidden_layers=1, max_length=192))
-    print("mined", dataset.pairs_train, dataset.pairs_validation, baseline.pairwise_accuracy, bt.pairwise_accuracy)
+    print("mined", dataset.pairs_train, dataset.pairs_validation, length_paid.pairwise_accuracy,
+          baseline.pairwise_accuracy, bt.pairwise_accuracy)
     assert baseline.validation_pairs == dataset.pairs_validation > 0
-    assert baseline.pairwise_accuracy > 0.7 and bt.pairwise_accuracy > 0.6
+    assert length_paid.pairwise_accuracy > 0.7 and bt.pairwise_accuracy > 0.6
+    # Length predicts some of these preferences; the length-controlled default gives that part
+    # up (0.79 -> 0.67 on seed 9's 24 validation pairs) so that RL cannot buy reward with it.
+    assert baseline.pairwise_accuracy > 0.6

@@ -28,6 +28,8 @@ class Command(BaseCommand):
         parser.add_argument("--max-length", type=int, default=bt.max_length)
         parser.add_argument("--device", default=bt.device, help="cpu, cuda or auto")
         parser.add_argument("--seed", type=int, default=bt.seed)
+        parser.add_argument("--no-length-control", action="store_true",
+                            help="baseline: let length features raise the score too (RL then learns to pad answers)")
         parser.add_argument("--promote", action="store_true", help="make it the active version when trained")
         parser.add_argument("--no-progress", action="store_true")
         parser.add_argument("--json", action="store_true", help="one JSON object on the last line")
@@ -40,8 +42,9 @@ class Command(BaseCommand):
                 learning_rate=options["learning_rate"], max_length=options["max_length"], device=options["device"],
                 seed=options["seed"],
             )
+            baseline_config = BaselineConfig(seed=options["seed"], length_controlled=not options["no_length_control"])
             version = reward_model_train(
-                dataset=dataset, kind=options["kind"], baseline_config=BaselineConfig(seed=options["seed"]),
+                dataset=dataset, kind=options["kind"], baseline_config=baseline_config,
                 bradley_terry_config=bt_config, progress=not options["no_progress"],
             )
             if options["promote"]:

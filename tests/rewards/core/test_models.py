@@ -11,6 +11,8 @@ from rewards.core.baseline import baseline_fit
 from rewards.core.bradley_terry import bradley_terry_fit, bradley_terry_loss, held_out_metrics
 from rewards.core.config import BaselineConfig, BradleyTerryConfig
 from rewards.core.evaluation import calibration, pairwise_accuracy
+from rewards.core.pairs import PreferencePair
+from rewards.core.signals import FEATURE_NAMES
 from tests.rewards.factories import reference_pairs
 
 TINY = BradleyTerryConfig(epochs=3, batch_size=16, hidden_size=32, num_hidden_layers=1, max_length=128, learning_rate=2e-3)
@@ -44,10 +46,45 @@ def test_baseline_learns_the_signals_and_round_trips(pairs, tmp_path):
     fit = baseline_fit(train, BaselineConfig())
     metrics = held_out_metrics(fit.model, validation)
     assert metrics["pairwise_accuracy"] > 0.9
+    weights = dict(zip(FEATURE_NAMES, fit.model.weights))
+    assert weights["verbosity"] < 0  # the verbose flavor loses: a charge for length is kept
     artifact_save(fit.model, tmp_path / "m", version="rm-x")
     loaded = artifact_load(tmp_path / "m")
     assert loaded.version == "rm-x" and loaded.kind == "baseline"
     assert loaded.score([validation[0].prompt], [validation[0].chosen]) == fit.model.score([validation[0].prompt], [validation[0].chosen])
+
+
+def _explained(command: str) -> str:
+    return f"This is a cmd shell, so I will use the command that cmd provides for this.\n$ {command}\nThe command runs here."
+
+
+@pytest.fixture(scope="module")
+def verbose_when_right_pairs():
+    """Pairs where the right command mostly comes explained and the wrong one terse: length
+    predicts the preference without causing it (as prose-primed shells did in v0's telemetry)."""
+    prompt = "Windows, cmd.exe. List the files in the `src` directory."
+    made = []
+    for index in range(60):
+        wordy_winner = index % 4 != 0  # 3 of 4 pairs: the explained answer wins
+        chosen = _explained("dir src") if wordy_winner else "$ dir src"
+        rejected = "$ ls -la src" if wordy_winner else _explained("ls -la src")
+        made.append(PreferencePair(f"fp{index}", prompt, chosen, rejected, 1.0, "train", (), ()))
+    return prompt, made
+
+
+def test_a_length_controlled_baseline_never_pays_for_saying_more(verbose_when_right_pairs, tmp_path):
+    prompt, train = verbose_when_right_pairs
+    free = baseline_fit(train, BaselineConfig(length_controlled=False)).model
+    controlled = baseline_fit(train, BaselineConfig()).model
+    terse, wordy, wrong = "$ dir src", _explained("dir src"), "$ ls -la src"
+    [free_terse, free_wordy] = free.score([prompt] * 2, [terse, wordy])
+    assert free_wordy > free_terse  # what RL learned to exploit
+    [terse_score, wordy_score, wrong_score] = controlled.score([prompt] * 3, [terse, wordy, wrong])
+    assert wordy_score == terse_score > wrong_score
+    withheld = dict(zip(FEATURE_NAMES, controlled.withheld_weights))
+    assert withheld["verbosity"] > 0 and withheld["commands_valid"] == 0  # fit, then kept apart
+    artifact_save(controlled, tmp_path / "m", version="rm-lc")
+    assert artifact_load(tmp_path / "m").score([prompt] * 2, [terse, wordy]) == [terse_score, wordy_score]
 
 
 def test_bradley_terry_learns_from_text_and_round_trips(pairs, tmp_path):
