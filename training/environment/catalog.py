@@ -6,7 +6,7 @@ from functools import cache, lru_cache
 from training.environment.code_tasks import CodeSpec, build_code_specs, build_multi_step_specs
 from training.environment.terminal import TerminalSpec, build_terminal_specs
 from training.environment.types import SPLITS, Task
-from training.environment.variants import split_variant_id, terminal_variant
+from training.environment.variants import multi_step_variant, split_variant_id, terminal_variant
 
 Spec = TerminalSpec | CodeSpec
 
@@ -41,7 +41,7 @@ def spec_for(task_id: str) -> Spec:
     """The hidden spec of a task (intent and arguments, or function, repo and tests).
 
     A variant id (``<task_id>~<n>``, see ``training.environment.variants``) gives the
-    terminal task with its arguments renamed.
+    terminal task with its arguments renamed, or the multi-step task with its directory renamed.
     """
     base, number = split_variant_id(task_id)
     try:
@@ -50,13 +50,12 @@ def spec_for(task_id: str) -> Spec:
         raise KeyError(f"unknown task id {task_id!r}") from None
     if number is None:
         return spec
-    if not isinstance(spec, TerminalSpec):
-        raise KeyError(f"unknown task id {task_id!r}: only terminal tasks have variants")
-    return _terminal_variant(base, number)
+    if spec.task.kind == "code_edit":
+        raise KeyError(f"unknown task id {task_id!r}: code-edit tasks have no variants (their tests fix the names)")
+    return _variant(base, number)
 
 
 @lru_cache(maxsize=4096)
-def _terminal_variant(task_id: str, number: int) -> TerminalSpec:
+def _variant(task_id: str, number: int) -> Spec:
     spec = _specs_by_id()[task_id]
-    assert isinstance(spec, TerminalSpec)
-    return terminal_variant(spec, number)
+    return terminal_variant(spec, number) if isinstance(spec, TerminalSpec) else multi_step_variant(spec, number)

@@ -13,7 +13,7 @@ tests is a hack that can fool the check, and is reported as one).
 from __future__ import annotations
 
 import textwrap
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from training.environment.actions import Action, EditAction, ShellAction
 from training.environment.functions import FUNCTIONS, FunctionSpec, hidden_test_source
@@ -117,6 +117,12 @@ def _spec(task_id: str, kind: str, function: FunctionSpec, repo: RepoProfile, te
                      template=template, package=package)
     task = Task(task_id=task_id, kind=kind, prompt=_prompt(draft), os=os, shell=shell, language="python", split=split)
     return CodeSpec(task=task, function=function, repo=repo, template=template, package=package)
+
+
+def with_package(spec: CodeSpec, *, task_id: str, package: str) -> CodeSpec:
+    """``spec`` under ``task_id`` with its package directory renamed, the prompt rebuilt to match."""
+    draft = replace(spec, package=package)
+    return replace(draft, task=replace(spec.task, task_id=task_id, prompt=_prompt(draft)))
 
 
 def _prompt(spec: CodeSpec) -> str:

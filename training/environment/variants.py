@@ -1,9 +1,10 @@
-"""Task variants: a terminal task with its arguments renamed to fresh made-up names.
+"""Task variants: a task with the names it asks for renamed to fresh made-up names.
 
 A variant id is ``<task_id>~<n>``: the same intent, OS and shell, with every alphabetic
-piece of the arguments renamed by a generator seeded with ``n`` (case style, digits,
-separators and file extensions kept). It is an ordinary task id: ``task_get``, ``verify``
-and the reward service accept it, and the same id always means the same variant.
+piece of a terminal task's arguments renamed by a generator seeded with ``n`` (case style,
+digits, separators and file extensions kept), or a multi-step task's package directory. It
+is an ordinary task id: ``task_get``, ``verify`` and the reward service accept it, and the
+same id always means the same variant.
 
 Why: the train split has only a few argument values per (intent, shell). Training on them
 alone lets a small policy memorise "ls src" instead of learning to copy the argument, which
@@ -11,7 +12,9 @@ is exactly what the held-out split (other arguments) then punishes. The SFT corp
 arguments for that reason (``training.policy.corpus.rename_arguments``); RL rollouts draw
 variants for the same one.
 
-Code tasks have no variants: their hidden tests fix the names.
+A multi-step task's directory is the same kind of argument: RL on the train split alone
+taught v0 to answer "mkdir core" (its most frequent package) whatever the prompt asked for.
+Code-edit tasks have no variants: their hidden tests fix the names.
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ import random
 import re
 from dataclasses import replace
 
+from training.environment.code_tasks import CodeSpec, with_package
 from training.environment.intents import fill
 from training.environment.platforms import context_line
 from training.environment.terminal import TerminalSpec
@@ -85,6 +89,16 @@ def terminal_variant(spec: TerminalSpec, n: int) -> TerminalSpec:
         prompt=f"{context_line(spec.task.os, spec.task.shell)} {fill(spec.intent.instruction, dict(params))}",
     )
     return TerminalSpec(task=task, intent=spec.intent, params=params)
+
+
+def multi_step_variant(spec: CodeSpec, n: int) -> CodeSpec:
+    """Variant ``n`` of a multi-step spec: its package directory renamed (a task without one,
+    "write_test", stays as it is but for the id)."""
+    rng = random.Random(f"{spec.task.task_id}{VARIANT_SEPARATOR}{n}")
+    task_id = variant_id(spec.task.task_id, n)
+    if spec.package is None:
+        return replace(spec, task=replace(spec.task, task_id=task_id))
+    return with_package(spec, task_id=task_id, package=made_up_name(rng))
 
 
 def _is_argument(spec: TerminalSpec, value: str) -> bool:

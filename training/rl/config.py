@@ -58,10 +58,11 @@ class RLConfig:
     task_id_prefixes: tuple[str, ...] = ()
     """Restrict the pool to task ids starting with one of these (empty = no restriction)."""
     task_variants: bool = True
-    """Give each group of a terminal task a variant with freshly renamed arguments
-    (``training.environment.variants``), as the SFT corpus renames them: the train split has
-    only a few argument values per intent and shell, and without this RL teaches the policy
-    those values instead of copying the prompt's, which the held-out split then punishes."""
+    """Give each group of a terminal or multi-step task a variant with freshly renamed
+    arguments or directory (``training.environment.variants``), as the SFT corpus renames them:
+    the train split has only a few argument values per intent and shell (and five directories),
+    and without this RL teaches the policy those values instead of copying the prompt's, which
+    the held-out split then punishes."""
 
     # --- GRPO / DAPO -----------------------------------------------------------------------
     steps: int = 50

@@ -283,8 +283,9 @@ def collect_groups(
 
 
 def rollout_task_id(curriculum: TaskCurriculum, task_id: str, rng: random.Random) -> str:
-    """A fresh argument-renamed variant of a terminal task (the curriculum still judges the base task)."""
-    if curriculum.tasks[task_id].kind != "terminal":
+    """A fresh variant of a terminal or multi-step task, its arguments or directory renamed (the
+    curriculum still judges the base task); a code-edit task as it is."""
+    if curriculum.tasks[task_id].kind == "code_edit":
         return task_id
     return variant_id(task_id, rng.randrange(VARIANTS_PER_TASK))
 

@@ -1,4 +1,4 @@
-"""Task variants: renamed arguments, verified like catalog tasks, deterministic, terminal only."""
+"""Task variants: renamed arguments or directories, verified like catalog tasks, deterministic, none for code edits."""
 from __future__ import annotations
 
 import re
@@ -29,10 +29,28 @@ def test_malformed_or_unknown_variant_ids_are_unknown_tasks(bad: str) -> None:
         task_get(bad)
 
 
-def test_code_tasks_have_no_variants() -> None:
+def test_code_edit_tasks_have_no_variants() -> None:
     code = next(t for t in task_catalog(split="train") if t.kind == "code_edit")
-    with pytest.raises(KeyError, match="only terminal tasks"):
+    with pytest.raises(KeyError, match="code-edit tasks have no variants"):
         task_get(variant_id(code.task_id, 1))
+
+
+def test_a_multi_step_variant_renames_its_directory_and_is_verified_against_it() -> None:
+    multi_step = [t for t in task_catalog(split="train") if t.kind == "multi_step"]
+    with_directory = [t for t in multi_step if "Create the directory" in t.prompt]
+    assert with_directory and len(with_directory) < len(multi_step)
+    packages = set()
+    for task in with_directory:
+        variant = task_get(variant_id(task.task_id, 4))
+        old, new = (re.search(r"Create the directory `(\w+)`", t.prompt).group(1) for t in (task, variant))
+        assert new != old and variant.prompt == task.prompt.replace(f"`{old}`", f"`{new}`").replace(f"{old}/", f"{new}/")
+        packages.add(new)
+        assert (variant.kind, variant.os, variant.shell, variant.split) == (task.kind, task.os, task.shell, task.split)
+        assert verify(variant, reference_response(variant, flavor="good")).success
+        assert not verify(variant, reference_response(task, flavor="good")).success
+    assert len(packages) > len(with_directory) / 2  # fresh names, not the catalog's five
+    without = next(t for t in multi_step if t not in with_directory)
+    assert task_get(variant_id(without.task_id, 4)).prompt == without.prompt
 
 
 def test_every_terminal_variant_keeps_the_task_but_renames_its_arguments() -> None:

@@ -103,9 +103,11 @@ def test_overlong_penalty_enters_the_reward_in_sampling():
     assert kept[0][0].components["overlong_buffer"] == pytest.approx(-1.0)
 
 
-def test_terminal_groups_get_fresh_variants_and_the_curriculum_judges_the_base_task():
-    config = RLConfig(group_size=2, prompts_per_step=2, dynamic_sampling=False, max_new_tokens=16, overlong_buffer=4)
-    tasks = [CurriculumTask("term-list_files-linux-bash-000", "terminal"), CurriculumTask("code-x", "code_edit")]
+def test_terminal_and_multi_step_groups_get_fresh_variants_and_the_curriculum_judges_the_base_task():
+    config = RLConfig(group_size=2, prompts_per_step=3, dynamic_sampling=False, max_new_tokens=16, overlong_buffer=4)
+    multi = "multi-mkdir_write-same_text-macos-zsh"
+    tasks = [CurriculumTask("term-list_files-linux-bash-000", "terminal"), CurriculumTask("code-x", "code_edit"),
+             CurriculumTask(multi, "multi_step")]
     curriculum = TaskCurriculum(tasks, window=8, min_samples=8, solved_rate=1.0, unsolved_rate=0.0)
     asked: list[str] = []
 
@@ -118,8 +120,10 @@ def test_terminal_groups_get_fresh_variants_and_the_curriculum_judges_the_base_t
     terminal = [t for t in asked if t.startswith("term-")]
     assert len(terminal) == 3 and all(t.startswith("term-list_files-linux-bash-000~") for t in terminal)
     assert len(set(terminal)) == 3  # a fresh variant each time
-    assert "code-x" in asked  # code tasks have no variants
-    assert set(curriculum.outcomes) <= {"term-list_files-linux-bash-000", "code-x"}
+    assert "code-x" in asked  # code-edit tasks have no variants
+    multi_asked = [t for t in asked if t.startswith(multi)]
+    assert len(set(multi_asked)) == 3 and all(t.startswith(f"{multi}~") for t in multi_asked)
+    assert set(curriculum.outcomes) == {"term-list_files-linux-bash-000", "code-x", multi}
     assert len(curriculum.outcomes["term-list_files-linux-bash-000"]) == 6
 
 
