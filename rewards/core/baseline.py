@@ -23,6 +23,8 @@ from rewards.core.pairs import PreferencePair
 from rewards.core.signals import FEATURE_NAMES, LENGTH_FEATURES, signal_matrix
 
 KIND = "baseline"
+LENGTH_MASK = np.array([name in LENGTH_FEATURES for name in FEATURE_NAMES])
+"""Shape (F,): True at the length features."""
 WEIGHTS_FILE = "baseline.json"
 
 
@@ -93,14 +95,9 @@ def baseline_fit(pairs: Sequence[PreferencePair], config: BaselineConfig) -> Bas
     regression.fit(differences, labels)
     fitted = regression.coef_[0].copy()
     if config.length_controlled:
-        paid_for_length = length_mask() & (fitted > 0)
+        paid_for_length = LENGTH_MASK & (fitted > 0)
         model = BaselineRewardModel(np.where(paid_for_length, 0.0, fitted), mean, scale,
                                     withheld_weights=np.where(paid_for_length, fitted, 0.0))
     else:
         model = BaselineRewardModel(fitted, mean, scale)
     return BaselineFit(model=model, train_seconds=time.perf_counter() - started)
-
-
-def length_mask() -> np.ndarray:
-    """Shape (F,): True at the length features."""
-    return np.array([name in LENGTH_FEATURES for name in FEATURE_NAMES])

@@ -6,7 +6,7 @@ from functools import cache, lru_cache
 from training.environment.code_tasks import CodeSpec, build_code_specs, build_multi_step_specs
 from training.environment.terminal import TerminalSpec, build_terminal_specs
 from training.environment.types import SPLITS, Task
-from training.environment.variants import multi_step_variant, split_variant_id, terminal_variant
+from training.environment.variants import VARIANT_KINDS, multi_step_variant, split_variant_id, terminal_variant
 
 Spec = TerminalSpec | CodeSpec
 
@@ -50,8 +50,8 @@ def spec_for(task_id: str) -> Spec:
         raise KeyError(f"unknown task id {task_id!r}") from None
     if number is None:
         return spec
-    if spec.task.kind == "code_edit":
-        raise KeyError(f"unknown task id {task_id!r}: code-edit tasks have no variants (their tests fix the names)")
+    if spec.task.kind not in VARIANT_KINDS:
+        raise KeyError(f"unknown task id {task_id!r}: {spec.task.kind} tasks have no variants (their tests fix the names)")
     return _variant(base, number)
 
 

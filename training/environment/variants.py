@@ -28,6 +28,8 @@ from training.environment.platforms import context_line
 from training.environment.terminal import TerminalSpec
 
 VARIANT_SEPARATOR = "~"
+VARIANT_KINDS = frozenset({"terminal", "multi_step"})
+"""Task kinds with variants (a code edit's hidden tests fix its names)."""
 ALPHA_PIECE = re.compile(r"[A-Za-z]{2,}")
 # Kept as they are when renaming: they carry meaning (file type), not identity.
 KEEP_PIECES = frozenset({"md", "txt", "py", "log", "csv", "json", "yaml", "yml", "ini", "cfg", "bak", "db", "png", "toml"})
@@ -94,11 +96,10 @@ def terminal_variant(spec: TerminalSpec, n: int) -> TerminalSpec:
 def multi_step_variant(spec: CodeSpec, n: int) -> CodeSpec:
     """Variant ``n`` of a multi-step spec: its package directory renamed (a task without one,
     "write_test", stays as it is but for the id)."""
-    rng = random.Random(f"{spec.task.task_id}{VARIANT_SEPARATOR}{n}")
     task_id = variant_id(spec.task.task_id, n)
     if spec.package is None:
         return replace(spec, task=replace(spec.task, task_id=task_id))
-    return with_package(spec, task_id=task_id, package=made_up_name(rng))
+    return with_package(spec, task_id=task_id, package=made_up_name(random.Random(task_id)))
 
 
 def _is_argument(spec: TerminalSpec, value: str) -> bool:

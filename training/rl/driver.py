@@ -28,7 +28,7 @@ from typing import Any
 
 import torch
 
-from training.environment.variants import base_task_id, variant_id
+from training.environment.variants import VARIANT_KINDS, base_task_id, variant_id
 from training.rl import algorithms
 from training.rl.checkpoint import checkpoint_latest, checkpoint_name, checkpoint_prune, checkpoint_state
 from training.rl.config import RLConfig, RLConfigError, rl_config_from_dict, rl_config_load, rl_config_to_dict
@@ -285,7 +285,7 @@ def collect_groups(
 def rollout_task_id(curriculum: TaskCurriculum, task_id: str, rng: random.Random) -> str:
     """A fresh variant of a terminal or multi-step task, its arguments or directory renamed (the
     curriculum still judges the base task); a code-edit task as it is."""
-    if curriculum.tasks[task_id].kind == "code_edit":
+    if curriculum.tasks[task_id].kind not in VARIANT_KINDS:
         return task_id
     return variant_id(task_id, rng.randrange(VARIANTS_PER_TASK))
 

@@ -31,7 +31,7 @@ def test_malformed_or_unknown_variant_ids_are_unknown_tasks(bad: str) -> None:
 
 def test_code_edit_tasks_have_no_variants() -> None:
     code = next(t for t in task_catalog(split="train") if t.kind == "code_edit")
-    with pytest.raises(KeyError, match="code-edit tasks have no variants"):
+    with pytest.raises(KeyError, match="code_edit tasks have no variants"):
         task_get(variant_id(code.task_id, 1))
 
 
