@@ -18,7 +18,7 @@ from transformers import PreTrainedTokenizerBase
 
 from training.policy.config import BootstrapConfig
 from training.policy.corpus import SFTExample, corpus_flavor_counts, corpus_from_environment
-from training.policy.model import policy_model_create, policy_param_count, policy_save
+from training.policy.model import logits_at, policy_model_create, policy_param_count, policy_save
 from training.policy.tokenizer import chat_prompt, tokenizer_train
 
 IGNORE_INDEX = -100
@@ -76,8 +76,8 @@ def policy_bootstrap(
         for group in optimizer.param_groups:
             group["lr"] = learning_rate
         input_ids, attention_mask, labels = (t.to(config.device) for t in next(batches))
-        logits = model(input_ids=input_ids, attention_mask=attention_mask).logits
-        loss = sft_loss(logits, labels)
+        positions, targets = answer_targets(labels)
+        loss = sft_loss(logits_at(model, input_ids, attention_mask, positions), targets)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
         optimizer.step()
@@ -168,21 +168,37 @@ def collate(
     return input_ids, attention_mask, labels
 
 
-def sft_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """logits [B, T, V], labels [B, T] -> scalar: next-token CE, averaged per example, then over the batch.
+def answer_targets(labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """labels [B, T] -> (positions [B, R], targets [B, R]): where each answer token is predicted.
+
+    Position t predicts token t + 1, so ``targets[b, r] == labels[b, positions[b, r] + 1]``.
+    Rows with fewer than R answer tokens are padded with position 0 and IGNORE_INDEX.
+    """
+    answer = labels[:, 1:] != IGNORE_INDEX  # [B, T-1]
+    width = max(1, int(answer.sum(dim=1).max()))
+    positions = torch.zeros((labels.size(0), width), dtype=torch.long, device=labels.device)
+    targets = torch.full((labels.size(0), width), IGNORE_INDEX, dtype=torch.long, device=labels.device)
+    for row in range(labels.size(0)):
+        where = answer[row].nonzero().squeeze(1)
+        positions[row, : where.numel()] = where
+        targets[row, : where.numel()] = labels[row, where + 1]
+    return positions, targets
+
+
+def sft_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """logits [B, R, V], targets [B, R] (IGNORE_INDEX where padded) -> scalar: CE, averaged per
+    example, then over the batch.
 
     Per-example averaging gives every example the same weight: with a plain token mean, the
     few long code answers (~60 tokens) would drown the many short shell answers (~5 tokens),
     and the shell answers are where argument copying has to be learned.
     """
-    shifted_logits = logits[:, :-1, :]
-    shifted_labels = labels[:, 1:]
     token_loss = torch.nn.functional.cross_entropy(
-        shifted_logits.float().transpose(1, 2), shifted_labels, ignore_index=IGNORE_INDEX, reduction="none"
-    )  # [B, T-1]
-    counts = (shifted_labels != IGNORE_INDEX).sum(dim=1)  # [B]
-    has_labels = counts > 0
-    per_example = token_loss.sum(dim=1)[has_labels] / counts[has_labels]
+        logits.float().transpose(1, 2), targets, ignore_index=IGNORE_INDEX, reduction="none"
+    )  # [B, R]
+    counts = (targets != IGNORE_INDEX).sum(dim=1)  # [B]
+    has_targets = counts > 0
+    per_example = token_loss.sum(dim=1)[has_targets] / counts[has_targets]
     return per_example.mean()
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 
+from training.policy.model import logits_at
 from training.rl import algorithms
 from training.rl.checkpoint import OPTIMIZER_FILE, STATE_FILE, checkpoint_write_atomic
 from training.rl.config import RLConfig
@@ -92,9 +93,7 @@ class Learner:
         Logits are divided by the sampling temperature: the ratio compares the learner with
         the distribution the rollouts were actually drawn from.
         """
-        logits = model(input_ids=input_ids, attention_mask=attention_mask).logits  # [B, L, V]
-        index = positions.unsqueeze(-1).expand(-1, -1, logits.size(-1))  # [B, R, V]
-        response_logits = logits.gather(1, index) / self.config.temperature  # [B, R, V]
+        response_logits = logits_at(model, input_ids, attention_mask, positions) / self.config.temperature  # [B, R, V]
         return algorithms.token_log_probs(response_logits, response_tokens), algorithms.token_entropy(response_logits)
 
     def _reference_log_probs(self, input_ids, attention_mask, response_tokens, positions) -> torch.Tensor:

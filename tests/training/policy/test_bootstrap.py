@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from tests.training.policy.factories import FIXTURE_TASKS, fixture_examples, fixture_respond
-from training.policy.bootstrap import IGNORE_INDEX, encode_example, get_lr, sft_loss
+from training.policy.bootstrap import IGNORE_INDEX, answer_targets, encode_example, get_lr, sft_loss
 from training.policy.config import CORPUS_FLAVORS, BootstrapConfig, CorpusMix
 from training.policy.corpus import corpus_build, corpus_flavor, rename_arguments
-from training.policy.model import policy_load, policy_metadata
+from training.policy.model import logits_at, policy_load, policy_metadata
 from training.policy.tokenizer import tokenizer_train
 
 
@@ -39,8 +39,29 @@ def test_encode_example_trains_only_on_the_answer_and_eos() -> None:
 
 def test_sft_loss_ignores_masked_positions() -> None:
     logits = torch.zeros(1, 3, 5)
-    labels = torch.tensor([[IGNORE_INDEX, 2, IGNORE_INDEX]])
-    assert sft_loss(logits, labels).item() == pytest.approx(torch.log(torch.tensor(5.0)).item())
+    targets = torch.tensor([[IGNORE_INDEX, 2, IGNORE_INDEX]])
+    assert sft_loss(logits, targets).item() == pytest.approx(torch.log(torch.tensor(5.0)).item())
+
+
+def test_answer_targets_point_at_the_logit_before_each_answer_token() -> None:
+    labels = torch.tensor([[IGNORE_INDEX, IGNORE_INDEX, 7, 8, 2], [IGNORE_INDEX, 9, 2, IGNORE_INDEX, IGNORE_INDEX]])
+    positions, targets = answer_targets(labels)
+    assert positions.tolist() == [[1, 2, 3], [0, 1, 0]]
+    assert targets.tolist() == [[7, 8, 2], [9, 2, IGNORE_INDEX]]
+
+
+def test_logits_at_answer_positions_give_the_full_forward_pass_loss(tiny_policy: Path) -> None:
+    model, tokenizer = policy_load(tiny_policy)
+    example = fixture_examples(copies=1)[0]
+    input_ids, labels = (torch.tensor([t]) for t in encode_example(tokenizer, example))
+    attention_mask = torch.ones_like(input_ids)
+    positions, targets = answer_targets(labels)
+    with torch.no_grad():
+        full = model(input_ids=input_ids, attention_mask=attention_mask).logits  # every position
+        at = logits_at(model, input_ids, attention_mask, positions)
+        expected = torch.nn.functional.cross_entropy(full[0, :-1], labels[0, 1:], ignore_index=IGNORE_INDEX)
+        assert torch.allclose(at[0], full[0, positions[0]], atol=1e-5)
+        assert sft_loss(at, targets).item() == pytest.approx(expected.item(), rel=1e-5)
 
 
 def test_lr_schedule_warms_up_then_decays_to_the_floor() -> None:
