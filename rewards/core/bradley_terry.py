@@ -5,7 +5,12 @@ last token of the rendered (prompt, response). Training minimises, per pair,
 
     loss = -log sigmoid(r(x, y_chosen) - r(x, y_rejected) - m)
 
-with m the mined margin (Llama 2's margin loss; m = 0 without ``use_margin``). The chosen
+with m the mined margin (Llama 2's margin loss; m = 0 without ``use_margin``). Length
+controlled (``BradleyTerryConfig.length_controlled``), the trained reward is
+q(x, y) + beta * log(1 + chars(y)): a learned length term beside the network's q, and a
+penalty on the batch correlation of q with that length pushes the length signal out of q
+(ODIN's disentangled heads, Chen et al. 2024). The score is q alone, plus beta's term only
+when beta < 0: it may charge for saying more, never pay for it. The chosen
 and rejected texts of a batch share one forward pass; batches are grouped by length so
 little padding is computed. The backbone is any local Hugging Face checkpoint, or a tiny
 Llama created here with a byte-level BPE tokenizer trained on the pairs (the policy's own
@@ -39,6 +44,20 @@ SETTINGS_FILE = "flywheel_reward_model.json"
 def bradley_terry_loss(chosen: torch.Tensor, rejected: torch.Tensor, margin: torch.Tensor) -> torch.Tensor:
     """Mean of -log sigmoid(r_c - r_r - m). Shapes: (B,), (B,), (B,) -> ()."""
     return -F.logsigmoid(chosen - rejected - margin).mean()
+
+
+def response_length(responses: Sequence[str]) -> torch.Tensor:
+    """log(1 + characters) of each response: the length the length term reads. (B,)"""
+    return torch.tensor([math.log1p(len(response)) for response in responses], dtype=torch.float32)
+
+
+def squared_correlation(values: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Pearson correlation of ``values`` with ``lengths``, squared (0 when either is constant). (N,), (N,) -> ()."""
+    values, lengths = values - values.mean(), lengths - lengths.mean()
+    denominator = values.norm() * lengths.norm()
+    if denominator < 1e-8:
+        return values.new_zeros(())
+    return (values @ lengths / denominator) ** 2
 
 
 def learning_rate(step: int, *, total: int, peak: float, warmup: int) -> float:
@@ -117,6 +136,8 @@ class BradleyTerryRewardModel:
     version: str = ""
     batch_size: int = 32
     kind: str = KIND
+    length_weight: float = 0.0
+    """Weight of log(1 + chars) in the score: beta when the fit charged for length (< 0), else 0."""
 
     def encode(self, prompts: Sequence[str], responses: Sequence[str]) -> list[list[int]]:
         texts = [render(self.tokenizer, p, r) for p, r in zip(prompts, responses)]
@@ -141,13 +162,16 @@ class BradleyTerryRewardModel:
             raise ValueError("prompts and responses must have the same length")
         if not prompts:
             return []
-        return self.score_ids(self.encode(prompts, responses))
+        scores = self.score_ids(self.encode(prompts, responses))
+        if not self.length_weight:
+            return scores
+        return [score + self.length_weight * length for score, length in zip(scores, response_length(responses).tolist())]
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.model.save_pretrained(directory, safe_serialization=True)
         self.tokenizer.save_pretrained(directory)
-        (directory / SETTINGS_FILE).write_text(json.dumps({"max_length": self.max_length}, indent=2))
+        (directory / SETTINGS_FILE).write_text(json.dumps({"max_length": self.max_length, "length_weight": self.length_weight}, indent=2))
 
     @classmethod
     def load(cls, directory: Path, *, version: str, device: str = "auto") -> "BradleyTerryRewardModel":
@@ -157,7 +181,8 @@ class BradleyTerryRewardModel:
         model = AutoModelForSequenceClassification.from_pretrained(directory, local_files_only=True)
         model.to(_device(device)).eval()
         settings = json.loads((directory / SETTINGS_FILE).read_text())
-        return cls(model=model, tokenizer=tokenizer, max_length=settings["max_length"], version=version)
+        return cls(model=model, tokenizer=tokenizer, max_length=settings["max_length"], version=version,
+                   length_weight=settings.get("length_weight", 0.0))  # absent from artifacts before length control
 
 
 @dataclass
@@ -166,6 +191,8 @@ class BradleyTerryFit:
     train_seconds: float
     losses: list[float] = field(default_factory=list)
     """Mean loss per epoch."""
+    fitted_length_weight: float | None = None
+    """The length term's beta as trained (None without length control)."""
 
 
 def _length_grouped_batches(lengths: list[int], batch_size: int, rng: random.Random) -> list[list[int]]:
@@ -206,25 +233,34 @@ def bradley_terry_fit(
     chosen_ids = scorer.encode([p.prompt for p in pairs], [p.chosen for p in pairs])
     rejected_ids = scorer.encode([p.prompt for p in pairs], [p.rejected for p in pairs])
     margins = torch.tensor([p.margin * config.margin_scale if config.use_margin else 0.0 for p in pairs], dtype=torch.float32)
+    chosen_lengths = response_length([p.chosen for p in pairs])
+    rejected_lengths = response_length([p.rejected for p in pairs])
+    length_weight = torch.zeros((), device=device, requires_grad=config.length_controlled)
     lengths = [max(len(c), len(r)) for c, r in zip(chosen_ids, rejected_ids)]
     steps_per_epoch = math.ceil(len(pairs) / config.batch_size)
     total = steps_per_epoch * config.epochs
     decay, no_decay = [], []
     for name, parameter in model.named_parameters():
         (no_decay if parameter.ndim < 2 or "norm" in name else decay).append(parameter)
-    optimizer = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=config.learning_rate,
-    )
+    groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    if config.length_controlled:
+        groups.append({"params": [length_weight], "weight_decay": 0.0, "lr_scale": config.length_lr_scale})
+    optimizer = torch.optim.AdamW(groups, lr=config.learning_rate)
     losses, step = [], 0
     for _ in range(config.epochs):
         epoch_loss = 0.0
         for batch in _length_grouped_batches(lengths, config.batch_size, rng):
             for group in optimizer.param_groups:
-                group["lr"] = learning_rate(step, total=total, peak=config.learning_rate, warmup=config.warmup_steps)
+                group["lr"] = group.get("lr_scale", 1.0) * learning_rate(
+                    step, total=total, peak=config.learning_rate, warmup=config.warmup_steps
+                )
             ids, mask = _pad([chosen_ids[i] for i in batch] + [rejected_ids[i] for i in batch], tokenizer.pad_token_id, device)
-            rewards = _rewards(model, ids, mask)
+            quality = _rewards(model, ids, mask)  # q: chosen rows, then rejected rows
+            response_lengths = torch.cat([chosen_lengths[batch], rejected_lengths[batch]]).to(device)
+            rewards = quality + length_weight * response_lengths
             loss = bradley_terry_loss(rewards[: len(batch)], rewards[len(batch):], margins[batch].to(device))
+            if config.length_controlled:
+                loss = loss + config.length_decorrelation * squared_correlation(quality, response_lengths)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -235,7 +271,10 @@ def bradley_terry_fit(
                 on_step(step, total, loss.item())
         losses.append(epoch_loss / len(pairs))
     model.eval()
-    return BradleyTerryFit(reward_model=scorer, train_seconds=time.perf_counter() - started, losses=losses)
+    fitted = float(length_weight.detach()) if config.length_controlled else None
+    scorer.length_weight = min(fitted, 0.0) if fitted is not None else 0.0
+    return BradleyTerryFit(reward_model=scorer, train_seconds=time.perf_counter() - started, losses=losses,
+                           fitted_length_weight=fitted)
 
 
 def held_out_metrics(model, pairs: Sequence[PreferencePair]) -> dict:

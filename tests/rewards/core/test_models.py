@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 import torch
@@ -108,6 +109,22 @@ def test_scores_do_not_depend_on_batch_composition(pairs):
     alone = model.score([train[0].prompt], [train[0].chosen])
     batched = model.score([p.prompt for p in train[:8]], [p.chosen for p in train[:8]])
     assert alone[0] == pytest.approx(batched[0], abs=1e-4)
+
+
+def test_a_length_controlled_bradley_terry_model_does_not_let_prose_rescue_a_wrong_command(verbose_when_right_pairs, tmp_path):
+    prompt, train = verbose_when_right_pairs
+    config = replace(TINY, epochs=10)
+    answers = ["$ dir src", _explained("dir src"), "$ ls -la src", _explained("ls -la src")]
+    free = bradley_terry_fit(train, replace(config, length_controlled=False))
+    [_, _, free_wrong, free_wrong_wordy] = free.reward_model.score([prompt] * 4, answers)
+    assert free_wrong_wordy > free_wrong + 1.0  # the prose is paid for, right or wrong
+    controlled = bradley_terry_fit(train, config)
+    assert controlled.fitted_length_weight > 0.2 and controlled.reward_model.length_weight == 0.0  # fit, then withheld
+    [terse, wordy, wrong, wrong_wordy] = controlled.reward_model.score([prompt] * 4, answers)
+    assert min(terse, wordy) > max(wrong, wrong_wordy) + 0.5
+    assert wrong_wordy < wrong + 0.1 and wordy < terse + 0.1
+    artifact_save(controlled.reward_model, tmp_path / "bt", version="rm-bt-lc")
+    assert artifact_load(tmp_path / "bt").score([prompt] * 4, answers) == pytest.approx([terse, wordy, wrong, wrong_wordy], abs=1e-5)
 
 
 def test_training_without_pairs_says_what_to_do():
