@@ -138,6 +138,8 @@ class BradleyTerryRewardModel:
     kind: str = KIND
     length_weight: float = 0.0
     """Weight of log(1 + chars) in the score: beta when the fit charged for length (< 0), else 0."""
+    withheld_length_weight: float = 0.0
+    """Beta when the fit paid for length (> 0): kept in the artifact, left out of the score."""
 
     def encode(self, prompts: Sequence[str], responses: Sequence[str]) -> list[list[int]]:
         texts = [render(self.tokenizer, p, r) for p, r in zip(prompts, responses)]
@@ -171,7 +173,10 @@ class BradleyTerryRewardModel:
         directory.mkdir(parents=True, exist_ok=True)
         self.model.save_pretrained(directory, safe_serialization=True)
         self.tokenizer.save_pretrained(directory)
-        (directory / SETTINGS_FILE).write_text(json.dumps({"max_length": self.max_length, "length_weight": self.length_weight}, indent=2))
+        (directory / SETTINGS_FILE).write_text(json.dumps({
+            "max_length": self.max_length, "length_weight": self.length_weight,
+            "withheld_length_weight": self.withheld_length_weight,
+        }, indent=2))
 
     @classmethod
     def load(cls, directory: Path, *, version: str, device: str = "auto") -> "BradleyTerryRewardModel":
@@ -182,7 +187,9 @@ class BradleyTerryRewardModel:
         model.to(_device(device)).eval()
         settings = json.loads((directory / SETTINGS_FILE).read_text())
         return cls(model=model, tokenizer=tokenizer, max_length=settings["max_length"], version=version,
-                   length_weight=settings.get("length_weight", 0.0))  # absent from artifacts before length control
+                   # both absent from artifacts saved before length control
+                   length_weight=settings.get("length_weight", 0.0),
+                   withheld_length_weight=settings.get("withheld_length_weight", 0.0))
 
 
 @dataclass
@@ -272,7 +279,8 @@ def bradley_terry_fit(
         losses.append(epoch_loss / len(pairs))
     model.eval()
     fitted = float(length_weight.detach()) if config.length_controlled else None
-    scorer.length_weight = min(fitted, 0.0) if fitted is not None else 0.0
+    if fitted is not None:
+        scorer.length_weight, scorer.withheld_length_weight = min(fitted, 0.0), max(fitted, 0.0)
     return BradleyTerryFit(reward_model=scorer, train_seconds=time.perf_counter() - started, losses=losses,
                            fitted_length_weight=fitted)
 

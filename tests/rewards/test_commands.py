@@ -8,6 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from rewards.core.bradley_terry import SETTINGS_FILE
 from rewards.models import RewardModelVersion
 from rewards.selectors import reward_model_active
 
@@ -55,3 +56,15 @@ def test_the_baseline_is_length_controlled_unless_told_otherwise(reference_datas
 
     assert withheld() is not None
     assert withheld("--no-length-control") is None
+
+
+def test_the_bradley_terry_model_is_length_controlled_unless_told_otherwise(reference_dataset, capsys):
+    def length_weights(*args: str) -> tuple[float, float]:
+        summary = train(capsys, "--dataset", reference_dataset.version, "--kind", "bradley_terry", "--epochs", "1",
+                        "--max-length", "64", *args)
+        settings = json.loads((Path(summary["artifact"]) / SETTINGS_FILE).read_text())
+        return settings["length_weight"], settings["withheld_length_weight"]
+
+    scored, withheld = length_weights()
+    assert scored <= 0.0 <= withheld and (scored, withheld) != (0.0, 0.0)  # fitted, then charged or withheld
+    assert length_weights("--no-length-control") == (0.0, 0.0)

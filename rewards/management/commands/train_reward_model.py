@@ -29,7 +29,7 @@ class Command(BaseCommand):
         parser.add_argument("--device", default=bt.device, help="cpu, cuda or auto")
         parser.add_argument("--seed", type=int, default=bt.seed)
         parser.add_argument("--no-length-control", action="store_true",
-                            help="baseline: let length features raise the score too (RL then learns to pad answers)")
+                            help="let the answer's length raise the score too (RL then learns to pad answers)")
         parser.add_argument("--promote", action="store_true", help="make it the active version when trained")
         parser.add_argument("--no-progress", action="store_true")
         parser.add_argument("--json", action="store_true", help="one JSON object on the last line")
@@ -40,7 +40,7 @@ class Command(BaseCommand):
             bt_config = BradleyTerryConfig(
                 backbone=options["backbone"], epochs=options["epochs"], batch_size=options["batch_size"],
                 learning_rate=options["learning_rate"], max_length=options["max_length"], device=options["device"],
-                seed=options["seed"],
+                seed=options["seed"], length_controlled=not options["no_length_control"],
             )
             baseline_config = BaselineConfig(seed=options["seed"], length_controlled=not options["no_length_control"])
             version = reward_model_train(

@@ -119,12 +119,16 @@ def test_a_length_controlled_bradley_terry_model_does_not_let_prose_rescue_a_wro
     [_, _, free_wrong, free_wrong_wordy] = free.reward_model.score([prompt] * 4, answers)
     assert free_wrong_wordy > free_wrong + 1.0  # the prose is paid for, right or wrong
     controlled = bradley_terry_fit(train, config)
-    assert controlled.fitted_length_weight > 0.2 and controlled.reward_model.length_weight == 0.0  # fit, then withheld
+    model = controlled.reward_model
+    assert controlled.fitted_length_weight > 0.2 and model.length_weight == 0.0  # fit, then withheld
+    assert model.withheld_length_weight == controlled.fitted_length_weight
     [terse, wordy, wrong, wrong_wordy] = controlled.reward_model.score([prompt] * 4, answers)
     assert min(terse, wordy) > max(wrong, wrong_wordy) + 0.5
     assert wrong_wordy < wrong + 0.1 and wordy < terse + 0.1
     artifact_save(controlled.reward_model, tmp_path / "bt", version="rm-bt-lc")
-    assert artifact_load(tmp_path / "bt").score([prompt] * 4, answers) == pytest.approx([terse, wordy, wrong, wrong_wordy], abs=1e-5)
+    loaded = artifact_load(tmp_path / "bt")
+    assert loaded.withheld_length_weight == pytest.approx(model.withheld_length_weight)
+    assert loaded.score([prompt] * 4, answers) == pytest.approx([terse, wordy, wrong, wrong_wordy], abs=1e-5)
 
 
 def test_training_without_pairs_says_what_to_do():
