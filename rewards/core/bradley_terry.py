@@ -33,6 +33,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreT
 from rewards.core.config import BradleyTerryConfig
 from rewards.core.evaluation import calibration, pairwise_accuracy
 from rewards.core.pairs import PreferencePair
+from rewards.core.signals import log_chars
 from training.policy.config import PolicyArchitecture
 from training.policy.model import policy_model_create
 from training.policy.tokenizer import tokenizer_train
@@ -47,8 +48,8 @@ def bradley_terry_loss(chosen: torch.Tensor, rejected: torch.Tensor, margin: tor
 
 
 def response_length(responses: Sequence[str]) -> torch.Tensor:
-    """log(1 + characters) of each response: the length the length term reads. (B,)"""
-    return torch.tensor([math.log1p(len(response)) for response in responses], dtype=torch.float32)
+    """``signals.log_chars`` of each response: the length the length term reads. (B,)"""
+    return torch.tensor([log_chars(response) for response in responses], dtype=torch.float32)
 
 
 def squared_correlation(values: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:

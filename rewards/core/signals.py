@@ -134,6 +134,11 @@ def _tri(value: bool | None) -> tuple[float, float]:
     return (1.0 if value else 0.0, 1.0 if value is False else 0.0)
 
 
+def log_chars(response: str) -> float:
+    """log(1 + characters): the response length both reward models read and control for."""
+    return math.log1p(len(response))
+
+
 def signal_features(prompt: str, response: str) -> np.ndarray:
     """Feature vector of one (prompt, response), ordered as ``FEATURE_NAMES``. Shape: (F,)."""
     signals = best_practice(prompt, response)
@@ -145,7 +150,7 @@ def signal_features(prompt: str, response: str) -> np.ndarray:
         signals.verbosity,
         0.0 if valid is None else valid,
         0.0 if valid is None else 1.0 - valid,
-        math.log1p(len(response)),
+        log_chars(response),
         float(len(parse_response(response))),
         float(bool(code)),
         float(sum(1 for line in code.split("\n") if line.strip().startswith("#"))),

@@ -112,7 +112,10 @@ class LoopConfig:
     8 answers at 0.7): this recipe for 50 steps, seed 1: 18.7% -> 19.4%, tool-call errors
     21.1% -> 16.6%, Windows accuracy 43.9% -> 59.5%; 40 steps, seed 2: 18.4% -> 18.6%, 20.1% ->
     16.8%, 44.4% -> 53.3%; 30 steps (``make demo``, seed 7): 18.9% -> 19.7%. The earlier 20 steps
-    at 2e-4, KL 0.05, mix .6/.2/.2, seed 1: 18.7% -> 18.1%. 1e-3 for 20 steps cost 9.4 points."""
+    at 2e-4, KL 0.05, mix .6/.2/.2, seed 1: 18.7% -> 18.1%. 1e-3 for 20 steps cost 9.4 points.
+    All of these were measured on one v0; the v0 the same seed gives since the bootstrap reads
+    logits at answer positions only (float rounding moves its path) came out weaker, and on it
+    this recipe measured 15.9% -> 14.6% (``make demo``) and -1.8 to +1.3 points (seeds 1, 2)."""
     rl_group_size: int = 8
     """Responses per prompt."""
     rl_prompts_per_step: int = 8

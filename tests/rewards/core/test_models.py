@@ -122,10 +122,10 @@ def test_a_length_controlled_bradley_terry_model_does_not_let_prose_rescue_a_wro
     model = controlled.reward_model
     assert controlled.fitted_length_weight > 0.2 and model.length_weight == 0.0  # fit, then withheld
     assert model.withheld_length_weight == controlled.fitted_length_weight
-    [terse, wordy, wrong, wrong_wordy] = controlled.reward_model.score([prompt] * 4, answers)
+    [terse, wordy, wrong, wrong_wordy] = model.score([prompt] * 4, answers)
     assert min(terse, wordy) > max(wrong, wrong_wordy) + 0.5
     assert wrong_wordy < wrong + 0.1 and wordy < terse + 0.1
-    artifact_save(controlled.reward_model, tmp_path / "bt", version="rm-bt-lc")
+    artifact_save(model, tmp_path / "bt", version="rm-bt-lc")
     loaded = artifact_load(tmp_path / "bt")
     assert loaded.withheld_length_weight == pytest.approx(model.withheld_length_weight)
     assert loaded.score([prompt] * 4, answers) == pytest.approx([terse, wordy, wrong, wrong_wordy], abs=1e-5)
