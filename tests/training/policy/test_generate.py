@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from training.policy.generate import policy_generate, top_p_filter
+from training.policy.generate import exponential_race, policy_generate, top_p_filter
 from training.policy.model import policy_load
 from training.policy.tokenizer import chat_prompt
 
@@ -44,10 +44,11 @@ def test_greedy_matches_transformers_generate(loaded) -> None:
 
 def test_left_padded_batch_matches_single_prompts(loaded) -> None:
     model, tokenizer = loaded
-    prompts = _prompts(tokenizer)
+    prompts = _prompts(tokenizer) + [chat_prompt(tokenizer, [{"role": "user", "content": "Say something long."}])]
     batched = policy_generate(model, tokenizer, prompts, max_new_tokens=16)
     singles = [policy_generate(model, tokenizer, [p], max_new_tokens=16)[0] for p in prompts]
     assert [g.token_ids for g in batched] == [g.token_ids for g in singles]
+    assert len({len(g.token_ids) for g in batched}) > 1  # rows finished at different steps and left the batch
 
 
 def test_trained_policy_answers_and_stops(loaded) -> None:
@@ -78,3 +79,11 @@ def test_top_p_keeps_the_smallest_nucleus() -> None:
     filtered = top_p_filter(probs, 0.75)
     assert torch.allclose(filtered, torch.tensor([[0.625, 0.375, 0.0, 0.0]]))
     assert torch.equal(top_p_filter(probs, 0.1), torch.tensor([[1.0, 0.0, 0.0, 0.0]]))
+
+
+def test_exponential_race_draws_each_token_with_its_probability() -> None:
+    probs = torch.tensor([[0.5, 0.3, 0.2, 0.0]]).expand(40_000, -1)
+    drawn = exponential_race(probs, torch.Generator().manual_seed(0))
+    shares = torch.bincount(drawn, minlength=4).float() / len(drawn)
+    assert torch.allclose(shares, probs[0], atol=0.01)  # 3.5 standard errors at 40,000 draws
+    assert shares[3] == 0.0

@@ -1,0 +1,150 @@
+"""Sampling with finished rows leaving the batch vs decoding every row to the end, side by side.
+
+``training.policy.generate.policy_generate`` is what RL rollouts, the gate's held-out
+evaluation and the local vLLM-API server all sample with. It used to run the whole batch
+until its longest answer ended and to draw tokens with ``torch.multinomial``; now a row
+leaves the batch (and the KV cache) once it has finished, and tokens are drawn by an
+exponential race over the same probabilities. Both ways run on the same batches, in
+alternating rounds:
+
+- RL rollout round: ``--tasks`` train-split tasks (the loop's kind mix) x ``--group`` answers
+  at temperature 1.0, up to ``--max-new-tokens`` tokens;
+- gate evaluation batch: 16 held-out tasks (``policy_respond``'s batch) at the serving
+  temperature 0.7.
+
+It prints the median milliseconds per round both ways, the ratio, and the mean answer
+length both ways (the same distribution, other random draws). Greedy answers are checked
+equal both ways first. Needs a trained policy (answers of realistic length):
+
+    .venv/bin/python benchmarks/generate.py [--policy var/policies/v0] [--rounds 10] [--threads 1]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+
+from training.environment import task_catalog  # noqa: E402
+from training.policy.generate import Generation, _left_pad, _pad_id, _Row, policy_generate  # noqa: E402
+from training.policy.model import policy_load  # noqa: E402
+from training.policy.tokenizer import chat_prompt  # noqa: E402
+from training.policy import task_messages  # noqa: E402
+
+LOOP_TASK_MIX = {"terminal": 0.2, "code_edit": 0.4, "multi_step": 0.4}
+"""``LoopConfig.rl_task_mix``."""
+EVAL_BATCH = 16
+
+
+def generate_every_row(model, tokenizer, prompts: Sequence[str], *, max_new_tokens: int, temperature: float,
+                       seed: int) -> list[Generation]:
+    """The previous loop: every row stays in the batch until all are done; multinomial draws."""
+    encoded = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+    input_ids, attention_mask = _left_pad(encoded, pad_id=_pad_id(tokenizer))
+    generator = torch.Generator().manual_seed(seed)
+    rows = [_Row() for _ in prompts]
+    position_ids = (attention_mask.cumsum(-1) - 1).clamp(min=0)
+    with torch.inference_mode():
+        out = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=True)
+        for _ in range(max_new_tokens):
+            logits = out.logits[:, -1, :].float()
+            if temperature <= 0:
+                next_ids = logits.argmax(dim=-1)
+            else:
+                probs = torch.softmax(logits / temperature, dim=-1)
+                next_ids = torch.multinomial(probs, num_samples=1, generator=generator).squeeze(-1)
+            for row, token in zip(rows, next_ids.tolist()):
+                if not row.done:
+                    row.push(token, eos_id=tokenizer.eos_token_id, tokenizer=tokenizer, stop=())
+            if all(row.done for row in rows):
+                break
+            attention_mask = torch.cat([attention_mask, attention_mask.new_ones((len(rows), 1))], dim=-1)
+            position_ids = position_ids[:, -1:] + 1
+            out = model(input_ids=next_ids[:, None], attention_mask=attention_mask, position_ids=position_ids,
+                        past_key_values=out.past_key_values, use_cache=True)
+    return [row.finish(tokenizer, prompt_tokens=len(ids)) for row, ids in zip(rows, encoded)]
+
+
+def rollout_batches(tokenizer, *, tasks: int, group: int, rng: random.Random) -> list[str]:
+    """One RL round: ``tasks`` train tasks drawn by the loop's kind mix, each repeated ``group`` times."""
+    by_kind: dict[str, list] = {}
+    for task in task_catalog(split="train"):
+        by_kind.setdefault(task.kind, []).append(task)
+    kinds = rng.choices(list(LOOP_TASK_MIX), weights=list(LOOP_TASK_MIX.values()), k=tasks)
+    chosen = [rng.choice(by_kind[kind]) for kind in kinds]
+    return [chat_prompt(tokenizer, task_messages(task)) for task in chosen for _ in range(group)]
+
+
+def eval_batch(tokenizer, *, rng: random.Random) -> list[str]:
+    """One gate batch: ``EVAL_BATCH`` held-out tasks' prompts (the gate batches one round of its tasks at a time)."""
+    return [chat_prompt(tokenizer, task_messages(task)) for task in rng.sample(task_catalog(split="eval"), EVAL_BATCH)]
+
+
+def timed(run: Callable[[], list[Generation]]) -> tuple[float, list[Generation]]:
+    started = time.perf_counter()
+    generations = run()
+    return time.perf_counter() - started, generations
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--policy", default=str(ROOT / "var" / "policies" / "v0"), help="trained policy directory")
+    parser.add_argument("--rounds", type=int, default=10, help="timed rounds per way and case (after 1 warm-up)")
+    parser.add_argument("--tasks", type=int, default=8, help="prompts per RL round")
+    parser.add_argument("--group", type=int, default=8, help="answers per prompt")
+    parser.add_argument("--max-new-tokens", type=int, default=96)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads")
+    args = parser.parse_args()
+    if not (Path(args.policy) / "config.json").is_file():
+        sys.exit(f"no policy at {args.policy}: run `make demo` or `python manage.py bootstrap_policy` first, "
+                 "or pass --policy DIR")
+    torch.set_num_threads(args.threads)
+    model, tokenizer = policy_load(args.policy)
+    model.eval()
+
+    rng = random.Random(0)
+    greedy_prompts = rollout_batches(tokenizer, tasks=args.tasks, group=1, rng=rng)
+    old = generate_every_row(model, tokenizer, greedy_prompts, max_new_tokens=args.max_new_tokens, temperature=0, seed=0)
+    new = policy_generate(model, tokenizer, greedy_prompts, max_new_tokens=args.max_new_tokens)
+    assert [g.token_ids for g in old] == [g.token_ids for g in new], "greedy answers differ between the two ways"
+    print(f"policy {args.policy}; greedy answers equal both ways on {len(greedy_prompts)} prompts; {args.threads} thread(s)")
+
+    cases = {
+        f"RL rollout round ({args.tasks}x{args.group}, T=1.0)": (
+            lambda: rollout_batches(tokenizer, tasks=args.tasks, group=args.group, rng=rng), 1.0),
+        f"gate evaluation batch ({EVAL_BATCH}, T=0.7)": (lambda: eval_batch(tokenizer, rng=rng), 0.7),
+    }
+    ways = {
+        "every row to the end": generate_every_row,
+        "finished rows leave": lambda *a, **k: policy_generate(*a, **k),
+    }
+    print(f"\n{'case':38} {'every row':>12} {'rows leave':>12} {'ratio':>7}  mean answer tokens (every / leave)")
+    for case, (make_prompts, temperature) in cases.items():
+        times: dict[str, list[float]] = {way: [] for way in ways}
+        tokens: dict[str, list[int]] = {way: [] for way in ways}
+        for round_ in range(args.rounds + 1):
+            prompts = make_prompts()
+            for way, generate in ways.items():
+                seconds, generations = timed(lambda: generate(model, tokenizer, prompts, max_new_tokens=args.max_new_tokens,
+                                                              temperature=temperature, seed=round_))
+                if round_:
+                    times[way].append(seconds)
+                    tokens[way] += [len(g.token_ids) for g in generations]
+        every, leave = (statistics.median(times[way]) for way in ways)
+        mean_every, mean_leave = (statistics.fmean(tokens[way]) for way in ways)
+        print(f"{case:38} {every * 1000:9.1f} ms {leave * 1000:9.1f} ms {leave / every:7.2f}  "
+              f"{mean_every:.1f} / {mean_leave:.1f}")
+
+
+if __name__ == "__main__":
+    main()
