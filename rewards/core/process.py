@@ -14,6 +14,7 @@ import re
 import textwrap
 
 from rewards.core.trajectory import DiffFile
+from training.environment.python_source import parse_answer
 from training.environment.style import NAMING_PATTERNS, defined_names
 
 _DEF = re.compile(r"^\s*def\s+([A-Za-z_]\w*)\s*\(")
@@ -48,10 +49,7 @@ def repo_indent(lines: list[str]) -> int | None:
 
 def _added_tree(diff_file: DiffFile) -> ast.AST | None:
     """The added lines as a module; None when they are not whole statements."""
-    try:
-        return ast.parse(textwrap.dedent("\n".join(diff_file.added)))
-    except SyntaxError:
-        return None
+    return parse_answer(textwrap.dedent("\n".join(diff_file.added)))
 
 
 def diff_style_kept(diff: tuple[DiffFile, ...]) -> bool | None:

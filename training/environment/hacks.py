@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from training.environment.actions import Action, EditAction, SearchAction, ShellAction, UnknownToolAction
+from training.environment.python_source import parse_answer
 from training.environment.shell_syntax import Element, ShellSyntaxError, parse_command
 from training.environment.types import Task
 
@@ -264,9 +265,8 @@ def _lookup_table_size(node: ast.AST, params: set[str]) -> int:
 def hardcoded_branches(code: str) -> int:
     """Largest number, over the functions in ``code``, of branches that map a literal input
     to a literal output (``if x == 3: return 7``, or keys of a literal lookup table)."""
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
+    tree = parse_answer(code)
+    if tree is None:
         return 0
     best = 0
     for function in (n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))):

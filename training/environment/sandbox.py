@@ -24,6 +24,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from training.environment.python_source import parse_answer
+
 _RUNNER = r'''
 import resource, sys
 
@@ -99,9 +101,8 @@ class TestRun:
 
 def count_tests(test_source: str) -> int:
     """Number of top-level ``test*`` functions in ``test_source`` (0 if it does not parse)."""
-    try:
-        tree = ast.parse(test_source)
-    except SyntaxError:
+    tree = parse_answer(test_source)
+    if tree is None:
         return 0
     return sum(
         isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test")
@@ -137,14 +138,7 @@ def run_tests(*, files: Mapping[str, str], test_path: str, limits: SandboxLimits
 
 
 def _all_parse(files: Mapping[str, str]) -> bool:
-    for path, source in files.items():
-        if not path.endswith(".py"):
-            continue
-        try:
-            ast.parse(source)
-        except (SyntaxError, ValueError):
-            return False
-    return True
+    return all(parse_answer(source) is not None for path, source in files.items() if path.endswith(".py"))
 
 
 def _write_files(root: Path, files: Mapping[str, str]) -> None:

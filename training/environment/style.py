@@ -13,6 +13,8 @@ import io
 import re
 import tokenize
 
+from training.environment.python_source import parse_answer
+
 NAMING_PATTERNS = {
     "snake": re.compile(r"^_?[a-z][a-z0-9_]*$"),
     "camel": re.compile(r"^_?[a-z][a-zA-Z0-9]*$"),
@@ -25,9 +27,8 @@ def follows_conventions(code: str, *, naming: str, indent: int) -> bool:
 
     Precondition: ``naming`` is "snake" or "camel"; ``indent`` is the repo's unit (2 or 4).
     """
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
+    tree = parse_answer(code)
+    if tree is None:
         return False
     return names_follow(tree, naming) and indentation_follows(code, indent)
 
@@ -72,9 +73,8 @@ def indentation_follows(code: str, indent: int) -> bool:
 def reuses_helper(code: str, helper: str) -> bool:
     """True when ``helper`` is called (``helper(...)`` or ``module.helper(...)``) and the
     code does not define its own function of that name."""
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
+    tree = parse_answer(code)
+    if tree is None:
         return False
     redefined = any(
         isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == helper for node in ast.walk(tree)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from rewards.core.detectors.decode import decode_any, decode_base64
+from training.environment.python_source import parse_answer
 
 _RUNNERS = frozenset({"system", "popen", "run", "call", "check_call", "check_output", "Popen", "getoutput",
                       "getstatusoutput", "spawnl", "spawnlp", "execl", "execlp", "execv", "execvp"})
@@ -23,10 +24,9 @@ def parse_python(code: str) -> ast.Module | None:
 
     Cached: the same source reaches several detectors. Callers must not modify the tree."""
     for candidate in (code, textwrap.dedent(code)):
-        try:
-            return ast.parse(candidate)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            continue
+        tree = parse_answer(candidate)
+        if tree is not None:
+            return tree
     return None
 
 

@@ -144,3 +144,11 @@ def test_a_hung_detector_cannot_stall_the_batch(monkeypatch):
     assert [r.components["hacking"].status for r in results] == ["timeout"] * 3
     assert all(r.components["overlong"].status == "ok" for r in results)
     time.sleep(1.5)  # let the hung jobs drain before the next test uses the pool
+
+
+def test_code_the_parser_cannot_build_is_scored_incorrect_not_unavailable():
+    response = "```python\n" + "-" * 100_000 + "1\n```"  # the parser's stack overflows (MemoryError)
+    [result] = score_trajectories([{"prompt": CODE_TASK.prompt, "response": response, "task": CODE_TASK.task_id}],
+                                  config=ScoringConfig())
+    assert result.components["correctness"].status == "ok"
+    assert result.components["correctness"].value == 0.0
