@@ -115,7 +115,7 @@ def task_id_of(value: Any, *, field: str = "task") -> str | None:
         if text.startswith("{"):
             try:
                 value = json.loads(text)
-            except json.JSONDecodeError as exc:
+            except (json.JSONDecodeError, RecursionError) as exc:
                 raise TrajectoryError(field, f"looks like JSON but does not decode: {exc}") from None
         else:
             return text

@@ -48,7 +48,7 @@ def attributes_flat(pairs: Iterable[KeyValue]) -> dict[str, Any]:
         if pair.key == "metadata" and isinstance(value, str) and value.lstrip().startswith("{"):
             try:
                 value = json.loads(value)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: nested too deeply to decode
                 pass
         _flatten_into(flat, pair.key, value)
     return flat

@@ -103,3 +103,17 @@ def test_records_without_content_or_model_map_to_no_completion(org):
         log_record({"session.id": "lonely", "prompt.id": "p", "event.name": "user_prompt", "prompt": "hi"}, time=T0, body="claude_code.user_prompt"),
     ])
     assert completions(org) == [] and Event.objects.filter(org=org, type="llm.usage").count() == 1
+
+
+@pytest.mark.parametrize("attribute", ["gen_ai.input.messages", "gen_ai.output.messages", "metadata"])
+def test_json_text_nested_too_deeply_to_decode_is_kept_as_text_not_a_500(org, attribute):
+    nested = "[" * 100_000 + "]" * 100_000  # past the JSON decoder's recursion limit
+    record = log_record({
+        "session.id": "s-deep", "event.name": "gen_ai.client.inference.operation.details",
+        "gen_ai.request.model": "acme-coder", "gen_ai.response.id": "resp-deep",
+        "gen_ai.usage.input_tokens": 4, "gen_ai.usage.output_tokens": 2,
+        "gen_ai.input.messages": json.dumps([{"role": "user", "parts": [{"type": "text", "content": "hi"}]}]),
+        attribute: nested,
+    }, time=T0)
+    send(org, {"service.name": "acme-agent"}, [record])
+    assert Event.objects.filter(org=org, type="llm.usage").count() == 1

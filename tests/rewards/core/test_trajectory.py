@@ -73,6 +73,9 @@ def test_task_forms(value, expected):
      "messages[0].tool_calls[0].function.arguments"),
     ({"prompt": "p", "response": "r", "diff": 3}, "diff"),
     ({"prompt": "p", "response": "r", "task": '{"task_id": '}, "task"),
+    ({"prompt": "p", "response": "r", "task": '{"a":' * 50_000 + "1" + "}" * 50_000}, "task"),  # too deep to decode
+    ({"messages": [{"role": "assistant", "tool_calls": [{"function": {"name": "Bash", "arguments": "[" * 50_000}}]}]},
+     "messages[0].tool_calls[0].function.arguments"),
     ({"prompt": "p", "response": "r", "tests": {"passed": True, "total": 1}}, "tests.passed"),
 ])
 def test_invalid_payloads_name_the_field(payload, field):
