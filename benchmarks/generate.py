@@ -34,12 +34,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
+from transformers import DynamicCache  # noqa: E402
 
 from training.environment import task_catalog  # noqa: E402
-from training.policy.generate import Generation, _left_pad, _pad_id, _Row, policy_generate  # noqa: E402
+from training.policy import task_messages  # noqa: E402
+from training.policy.generate import Generation, _left_pad, _pad_id, _Row, cache_keyword, policy_generate  # noqa: E402
 from training.policy.model import policy_load  # noqa: E402
 from training.policy.tokenizer import chat_prompt  # noqa: E402
-from training.policy import task_messages  # noqa: E402
 
 LOOP_TASK_MIX = {"terminal": 0.2, "code_edit": 0.4, "multi_step": 0.4}
 """``LoopConfig.rl_task_mix``."""
@@ -54,8 +55,9 @@ def generate_every_row(model, tokenizer, prompts: Sequence[str], *, max_new_toke
     generator = torch.Generator().manual_seed(seed)
     rows = [_Row() for _ in prompts]
     position_ids = (attention_mask.cumsum(-1) - 1).clamp(min=0)
+    cache = {cache_keyword(model): DynamicCache()}
     with torch.inference_mode():
-        out = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=True)
+        out = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=True, **cache)
         for _ in range(max_new_tokens):
             logits = out.logits[:, -1, :].float()
             if temperature <= 0:
@@ -71,7 +73,7 @@ def generate_every_row(model, tokenizer, prompts: Sequence[str], *, max_new_toke
             attention_mask = torch.cat([attention_mask, attention_mask.new_ones((len(rows), 1))], dim=-1)
             position_ids = position_ids[:, -1:] + 1
             out = model(input_ids=next_ids[:, None], attention_mask=attention_mask, position_ids=position_ids,
-                        past_key_values=out.past_key_values, use_cache=True)
+                        use_cache=True, **cache)
     return [row.finish(tokenizer, prompt_tokens=len(ids)) for row, ids in zip(rows, encoded)]
 
 

@@ -10,6 +10,7 @@ row to the end).
 """
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -70,10 +71,9 @@ def policy_generate(
     active = list(range(len(rows)))  # rows still decoding, in the order of the batch the model sees
     position_ids = (attention_mask.cumsum(-1) - 1).clamp(min=0)
     with torch.inference_mode():
-        cache = DynamicCache()
-        out = model(
-            input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, past_key_values=cache, use_cache=True
-        )
+        kv_cache = DynamicCache()
+        cache = {cache_keyword(model): kv_cache}
+        out = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=True, **cache)
         for _ in range(max_new_tokens):
             next_ids = sample_next_token(out.logits[:, -1, :].float().cpu(), temperature, top_p, generator)
             for i, token in zip(active, next_ids.tolist()):
@@ -84,7 +84,7 @@ def policy_generate(
             if len(keep) < len(active):
                 active, next_ids = [active[j] for j in keep], next_ids[keep]
                 kept = torch.tensor(keep, device=device)
-                cache.batch_select_indices(kept)
+                kv_cache.batch_select_indices(kept)
                 attention_mask, position_ids = attention_mask[kept], position_ids[kept]
             attention_mask = torch.cat([attention_mask, attention_mask.new_ones((len(active), 1))], dim=-1)
             position_ids = position_ids[:, -1:] + 1
@@ -92,10 +92,17 @@ def policy_generate(
                 input_ids=next_ids[:, None].to(device),
                 attention_mask=attention_mask,
                 position_ids=position_ids,
-                past_key_values=cache,
                 use_cache=True,
+                **cache,
             )
     return [row.finish(tokenizer, prompt_tokens=len(ids)) for row, ids in zip(rows, encoded)]
+
+
+def cache_keyword(model: torch.nn.Module) -> str:
+    """The keyword the model's forward takes its KV cache by: ``cache`` in recent transformers
+    (which deprecate ``past_key_values`` and will drop it), ``past_key_values`` before."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model  # PEFT passes keywords through
+    return "cache" if "cache" in inspect.signature(type(base).forward).parameters else "past_key_values"
 
 
 def sample_next_token(

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import inspect
+import warnings
 from pathlib import Path
 
 import pytest
 import torch
 
-from training.policy.generate import exponential_race, policy_generate, top_p_filter
+from training.policy.generate import cache_keyword, exponential_race, policy_generate, top_p_filter
 from training.policy.model import policy_load
 from training.policy.tokenizer import chat_prompt
 
@@ -87,3 +89,11 @@ def test_exponential_race_draws_each_token_with_its_probability() -> None:
     shares = torch.bincount(drawn, minlength=4).float() / len(drawn)
     assert torch.allclose(shares, probs[0], atol=0.01)  # 3.5 standard errors at 40,000 draws
     assert shares[3] == 0.0
+
+
+def test_the_kv_cache_goes_by_the_keyword_the_model_takes(loaded) -> None:
+    model, tokenizer = loaded
+    assert cache_keyword(model) in inspect.signature(type(model).forward).parameters
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*past_key_values.*")  # deprecated where `cache` exists
+        assert policy_generate(model, tokenizer, _prompts(tokenizer), max_new_tokens=4)
