@@ -34,7 +34,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
-from transformers import DynamicCache  # noqa: E402
 
 from training.environment import task_catalog  # noqa: E402
 from training.policy import task_messages  # noqa: E402
@@ -55,9 +54,9 @@ def generate_every_row(model, tokenizer, prompts: Sequence[str], *, max_new_toke
     generator = torch.Generator().manual_seed(seed)
     rows = [_Row() for _ in prompts]
     position_ids = (attention_mask.cumsum(-1) - 1).clamp(min=0)
-    cache = {cache_keyword(model): DynamicCache()}
     with torch.inference_mode():
-        out = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=True, **cache)
+        out = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=True)
+        cache = {cache_keyword(model): out.past_key_values}
         for _ in range(max_new_tokens):
             logits = out.logits[:, -1, :].float()
             if temperature <= 0:

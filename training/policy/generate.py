@@ -13,9 +13,10 @@ from __future__ import annotations
 import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
-from transformers import DynamicCache, PreTrainedModel, PreTrainedTokenizerBase
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 
 @dataclass(frozen=True)
@@ -71,9 +72,8 @@ def policy_generate(
     active = list(range(len(rows)))  # rows still decoding, in the order of the batch the model sees
     position_ids = (attention_mask.cumsum(-1) - 1).clamp(min=0)
     with torch.inference_mode():
-        kv_cache = DynamicCache()
-        cache = {cache_keyword(model): kv_cache}
-        out = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=True, **cache)
+        out = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=True)
+        kv_cache, cache_key = out.past_key_values, cache_keyword(model)  # the model's own cache: built from its config
         for _ in range(max_new_tokens):
             next_ids = sample_next_token(out.logits[:, -1, :].float().cpu(), temperature, top_p, generator)
             for i, token in zip(active, next_ids.tolist()):
@@ -84,7 +84,7 @@ def policy_generate(
             if len(keep) < len(active):
                 active, next_ids = [active[j] for j in keep], next_ids[keep]
                 kept = torch.tensor(keep, device=device)
-                kv_cache.batch_select_indices(kept)
+                kv_cache = keep_cache_rows(kv_cache, kept)
                 attention_mask, position_ids = attention_mask[kept], position_ids[kept]
             attention_mask = torch.cat([attention_mask, attention_mask.new_ones((len(active), 1))], dim=-1)
             position_ids = position_ids[:, -1:] + 1
@@ -93,7 +93,7 @@ def policy_generate(
                 attention_mask=attention_mask,
                 position_ids=position_ids,
                 use_cache=True,
-                **cache,
+                **{cache_key: kv_cache},
             )
     return [row.finish(tokenizer, prompt_tokens=len(ids)) for row, ids in zip(rows, encoded)]
 
@@ -103,6 +103,15 @@ def cache_keyword(model: torch.nn.Module) -> str:
     (which deprecate ``past_key_values`` and will drop it), ``past_key_values`` before."""
     base = model.get_base_model() if hasattr(model, "get_base_model") else model  # PEFT passes keywords through
     return "cache" if "cache" in inspect.signature(type(base).forward).parameters else "past_key_values"
+
+
+def keep_cache_rows(cache: Any, rows: torch.Tensor) -> Any:
+    """The KV cache with only ``rows`` of its batch: a ``Cache`` in place, a legacy tuple of
+    (key, value) per layer (older transformers) rebuilt."""
+    if hasattr(cache, "batch_select_indices"):
+        cache.batch_select_indices(rows)
+        return cache
+    return tuple(tuple(tensor[rows] for tensor in layer) for layer in cache)
 
 
 def sample_next_token(

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from training.policy.generate import cache_keyword, exponential_race, policy_generate, top_p_filter
+from training.policy.generate import cache_keyword, exponential_race, keep_cache_rows, policy_generate, top_p_filter
 from training.policy.model import policy_load
 from training.policy.tokenizer import chat_prompt
 
@@ -97,3 +97,9 @@ def test_the_kv_cache_goes_by_the_keyword_the_model_takes(loaded) -> None:
     with warnings.catch_warnings():
         warnings.filterwarnings("error", message=".*past_key_values.*")  # deprecated where `cache` exists
         assert policy_generate(model, tokenizer, _prompts(tokenizer), max_new_tokens=4)
+
+
+def test_keep_cache_rows_on_a_legacy_tuple_cache() -> None:
+    keys, values = torch.arange(24.0).reshape(3, 1, 4, 2), -torch.arange(24.0).reshape(3, 1, 4, 2)
+    (kept_keys, kept_values), = keep_cache_rows(((keys, values),), torch.tensor([0, 2]))
+    assert torch.equal(kept_keys, keys[[0, 2]]) and torch.equal(kept_values, values[[0, 2]])
