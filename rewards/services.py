@@ -281,6 +281,26 @@ def reward_model_train(
     )
 
 
+CHANCE_PAIRWISE_ACCURACY = 0.5
+"""A coin flip's share of held-out pairs ranked right."""
+
+
+def reward_model_promotion_refusal(version: RewardModelVersion, *, active: RewardModelVersion | None = None) -> str | None:
+    """Why ``version`` must not become the reward model RL trains with, or None when it may.
+
+    It must rank its held-out pairs better than a coin flip (a version without held-out pairs
+    cannot show that), and, given the ``active`` version, at least as well as that one does.
+    """
+    accuracy = version.pairwise_accuracy
+    if accuracy is None:
+        return "it has no held-out pairs to be measured on"
+    if accuracy <= CHANCE_PAIRWISE_ACCURACY:
+        return f"its held-out pairwise accuracy {accuracy:.3f} is no better than chance ({CHANCE_PAIRWISE_ACCURACY})"
+    if active is not None and active.pairwise_accuracy is not None and accuracy < active.pairwise_accuracy:
+        return f"its held-out pairwise accuracy {accuracy:.3f} is below the active {active.version}'s {active.pairwise_accuracy:.3f}"
+    return None
+
+
 def reward_model_promote(*, version: RewardModelVersion) -> RewardModelVersion:
     """Make ``version`` the active one (every serving process picks it up within a second or two).
 

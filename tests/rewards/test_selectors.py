@@ -101,3 +101,20 @@ def test_resolving_urls_does_not_load_the_ml_stack():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"})
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("accuracy, active_accuracy, refused", [
+    (None, None, "no held-out pairs"),
+    (0.458, None, "no better than chance"),
+    (0.5, None, "no better than chance"),
+    (0.75, None, None),
+    (0.75, 0.8, "below the active rm-0001's 0.800"),
+    (0.8, 0.8, None),
+])
+def test_a_reward_model_is_promoted_only_when_it_ranks_held_out_pairs_better_than_chance(accuracy, active_accuracy, refused):
+    from rewards.models import RewardModelVersion
+    from rewards.services import reward_model_promotion_refusal
+
+    active = RewardModelVersion(version="rm-0001", pairwise_accuracy=active_accuracy) if active_accuracy else None
+    refusal = reward_model_promotion_refusal(RewardModelVersion(version="rm-0002", pairwise_accuracy=accuracy), active=active)
+    assert refusal is None if refused is None else refused in refusal

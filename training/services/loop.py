@@ -258,15 +258,28 @@ def step_mine_preferences(ctx: LoopContext) -> Any:
     return dataset
 
 
-def step_train_reward_model(ctx: LoopContext, dataset: Any) -> Any:
-    """A reward model on those pairs, promoted to active (``rewards.services``)."""
-    from rewards.services import reward_model_promote, reward_model_train
+def step_train_reward_model(ctx: LoopContext, dataset: Any) -> tuple[str, str]:
+    """A reward model on those pairs (``rewards.services``), promoted to active when it ranks
+    the held-out pairs better than chance: a worse one would steer RL at random.
+
+    Returns (the version trained, the version RL's rewards use: it, or else the active one,
+    or "" for none: the verifier, process terms and hacking penalties alone).
+    """
+    from rewards.models import RewardModelVersion
+    from rewards.services import reward_model_promote, reward_model_promotion_refusal, reward_model_train
 
     version = reward_model_train(dataset=dataset, kind=ctx.config.reward_model_kind, progress=ctx.config.progress)
-    reward_model_promote(version=version)
     accuracy = "n/a" if version.pairwise_accuracy is None else f"{version.pairwise_accuracy:.3f}"
-    ctx.say(f"reward model {version.version} ({version.kind}): held-out pairwise accuracy {accuracy}, promoted")
-    return version
+    refusal = reward_model_promotion_refusal(version)
+    if refusal is None:
+        reward_model_promote(version=version)
+        ctx.say(f"reward model {version.version} ({version.kind}): held-out pairwise accuracy {accuracy}, promoted")
+        return version.version, version.version
+    active = RewardModelVersion.objects.filter(is_active=True).first()
+    used = active.version if active is not None else ""
+    ctx.say(f"reward model {version.version} ({version.kind}): not promoted, {refusal}; RL rewards use "
+            f"{f'the active {used}' if used else 'no reward model (verifier, process terms and hacking penalties)'}")
+    return version.version, used
 
 
 def step_rl(ctx: LoopContext, *, serving: ModelVersion, reward_model: str, dataset: str, cycle: int) -> tuple[str, dict[str, Any]]:
@@ -296,7 +309,7 @@ def step_rl(ctx: LoopContext, *, serving: ModelVersion, reward_model: str, datas
     run, token = run_create(config=config, org=ctx.org, trigger="run_loop", dataset_snapshot_id=dataset,
                             reward_model_version=reward_model)
     ctx.say(f"RL run {run.pk}: {ctx.config.rl_steps} steps on {serving.name}, rewards from {ctx.app_url}/api/v1/rewards/score "
-            f"(reward model {reward_model})")
+            f"({f'reward model {reward_model}' if reward_model else 'no reward model'})")
     bar = _RLProgress(ctx, ctx.config.rl_steps)
     try:
         run = run_start(run=run, token=token, progress=bar.update)
@@ -486,13 +499,13 @@ def loop_cycle(ctx: LoopContext, *, cycle: int, serving: ModelVersion) -> dict[s
     with timed(ctx, "mine preferences"):
         dataset = step_mine_preferences(ctx)
     with timed(ctx, "train reward model"):
-        reward_model = step_train_reward_model(ctx, dataset)
+        trained_reward_model, reward_model = step_train_reward_model(ctx, dataset)
     with timed(ctx, "RL"):
-        run_id, rl_result = step_rl(ctx, serving=serving, reward_model=reward_model.version, dataset=dataset.version, cycle=cycle)
+        run_id, rl_result = step_rl(ctx, serving=serving, reward_model=reward_model, dataset=dataset.version, cycle=cycle)
     name = _next_name(ctx.org)
     with timed(ctx, "gate"):
         candidate = step_gate(ctx, serving=serving, artifact=rl_result["checkpoint_dir"], name=name, rl_run_id=run_id,
-                              reward_model=reward_model.version)
+                              reward_model=reward_model)
     rollout = None
     if candidate.gate_passed:
         with timed(ctx, "canary"):
@@ -509,7 +522,8 @@ def loop_cycle(ctx: LoopContext, *, cycle: int, serving: ModelVersion) -> dict[s
         "serving_before": serving.name,
         "candidate": candidate.name,
         "serving_after": now_serving.name,
-        "lineage": {"parent": serving.name, "rl_run_id": run_id, "reward_model": reward_model.version,
+        "lineage": {"parent": serving.name, "rl_run_id": run_id, "reward_model": reward_model,
+                    "reward_model_trained": trained_reward_model,
                     "preference_dataset": dataset.version, "artifact": candidate.artifact},
         "rl": {"run_id": run_id, "reward_source": "reward service (verifier, hacking detectors, reward model)",
                "steps": rl_result["steps"], "reward_first_quarter": rl_result["reward_first_quarter"],

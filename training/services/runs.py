@@ -373,12 +373,13 @@ def retrain_org(*, schedule, now=None) -> str:
 
 
 def _retrain_data(*, schedule) -> tuple[Any, str | None, int]:
-    """Snapshot the dataset; retrain (and promote, if no worse) the reward model when due.
+    """Snapshot the dataset; retrain the reward model when due, and promote it when it ranks
+    held-out pairs better than chance and no worse than the active one.
 
     Returns (dataset, reward-model version used, pairs new since the last run's snapshot).
     """
     from rewards.models import PreferenceDataset, RewardModelVersion
-    from rewards.services import preferences_mine, reward_model_promote, reward_model_train
+    from rewards.services import preferences_mine, reward_model_promote, reward_model_promotion_refusal, reward_model_train
 
     org = schedule.org
     dataset = preferences_mine(org=org)
@@ -392,7 +393,7 @@ def _retrain_data(*, schedule) -> tuple[Any, str | None, int]:
     used = active.version if active is not None else None
     if dataset.pairs_train >= max(1, schedule.reward_model_min_pairs):
         trained = reward_model_train(dataset=dataset, kind=schedule.reward_model_kind)
-        if active is None or (trained.pairwise_accuracy or 0.0) >= (active.pairwise_accuracy or 0.0):
+        if reward_model_promotion_refusal(trained, active=active) is None:
             used = reward_model_promote(version=trained).version
     return dataset, used, pairs_new
 

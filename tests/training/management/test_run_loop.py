@@ -10,6 +10,7 @@ import pytest
 from django.core.management import call_command
 
 from rewards.models import PreferenceDataset, RewardModelVersion
+from rewards.services import reward_model_promotion_refusal
 from telemetry.models import Organization
 from tests.training.policy.factories import tiny_bootstrap
 from telemetry.models import ApiKey
@@ -43,7 +44,12 @@ def test_run_loop_small_end_to_end(settings, tmp_path, monkeypatch):
     # Every step really ran and left its record.
     org = Organization.objects.get(slug="loop-test")
     assert PreferenceDataset.objects.filter(org=org, version=cycle["lineage"]["preference_dataset"]).exists()
-    assert RewardModelVersion.objects.get(version=cycle["lineage"]["reward_model"]).is_active
+    trained = RewardModelVersion.objects.get(version=cycle["lineage"]["reward_model_trained"])
+    assert trained.dataset.version == cycle["lineage"]["preference_dataset"]
+    if reward_model_promotion_refusal(trained) is None:  # RL's rewards come from the model just trained
+        assert trained.is_active and cycle["lineage"]["reward_model"] == trained.version
+    else:  # or, when it ranks held-out pairs no better than chance, from the active one, if any
+        assert not trained.is_active and cycle["lineage"]["reward_model"] != trained.version
     candidate = ModelVersion.objects.get(org=org, name="v1")
     assert (candidate.parent.name, candidate.rl_run_id, candidate.reward_model_version) == (
         "v0", cycle["lineage"]["rl_run_id"], cycle["lineage"]["reward_model"])
