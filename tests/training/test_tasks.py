@@ -127,7 +127,10 @@ def test_beat_and_a_worker_retrain_once_per_new_data(worker_and_beat, rl_policy)
         time.sleep(2)
     logs = (worker_and_beat / "worker.log").read_text(errors="replace")[-3000:]
     assert run is not None and run.status == RunStatus.SUCCEEDED, logs
-    assert run.dataset_snapshot_id and run.reward_model_version and run.step == 2
+    assert run.dataset_snapshot_id and run.step == 2
+    trained = RewardModelVersion.objects.get(dataset__version=run.dataset_snapshot_id)  # retrained on the snapshot,
+    assert trained.pairwise_accuracy is None and not trained.is_active  # with no held-out pairs to be promoted on,
+    assert run.reward_model_version == ""  # so the run was rewarded without one
     time.sleep(6)  # more beat ticks: nothing new arrived, so nothing starts
     schedule.refresh_from_db()
     assert TrainingRun.objects.filter(org=org).count() == 1
