@@ -525,7 +525,7 @@ def loop_cycle(ctx: LoopContext, *, cycle: int, serving: ModelVersion) -> dict[s
         "lineage": {"parent": serving.name, "rl_run_id": run_id, "reward_model": reward_model,
                     "reward_model_trained": trained_reward_model,
                     "preference_dataset": dataset.version, "artifact": candidate.artifact},
-        "rl": {"run_id": run_id, "reward_source": "reward service (verifier, hacking detectors, reward model)",
+        "rl": {"run_id": run_id, "reward_source": f"reward service (verifier, hacking detectors{f', reward model {reward_model}' if reward_model else ''})",
                "steps": rl_result["steps"], "reward_first_quarter": rl_result["reward_first_quarter"],
                "reward_last_quarter": rl_result["reward_last_quarter"], "wall_time_s": rl_result["wall_time_s"]},
         "gate": {"passed": candidate.gate_passed, "reasons": candidate.gate_result["reasons"],
