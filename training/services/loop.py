@@ -105,7 +105,9 @@ class LoopConfig:
     """"baseline" (scikit-learn on signal features) or "bradley_terry" (torch)."""
     rl_steps: int = 30
     """GRPO/DAPO optimizer steps per cycle (the loop's longest phase: 40 steps took 311 s of a
-    520 s cycle on the 2-core target, which left too little of ``make demo``'s 15 minutes)."""
+    520 s cycle on the 2-core target, which left too little of ``make demo``'s 15 minutes).
+    Since sampling drops finished rows, 30 steps take 89-98 s and 60 steps 164 s there; 60 were
+    no better at the gate (seed 7: 13.9% vs v0's 15.8%, against 14.0% for 30)."""
     rl_learning_rate: float = 5e-4
     """RL learning rate, with ``rl_kl_coef`` and ``rl_task_mix``. Measured on v0 with the
     length-controlled reward model and multi-step variants (gate: held-out verified success,
