@@ -93,6 +93,11 @@ def reward_model_active_reset() -> None:
         _slot.checked_at, _slot.key, _slot.model = float("-inf"), None, None
 
 
+def reward_model_version_active() -> RewardModelVersion | None:
+    """The registry row of the active version (one for every organization), or None."""
+    return RewardModelVersion.objects.filter(is_active=True).first()
+
+
 def reward_model_versions(*, org: Organization) -> QuerySet[RewardModelVersion]:
     """Versions trained on ``org``'s data, newest first."""
     return RewardModelVersion.objects.filter(org=org).select_related("dataset", "parent").order_by("-id")

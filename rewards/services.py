@@ -28,7 +28,7 @@ from rewards.core.pairs import ScoredCompletion, preference_pairs, split_counts
 from rewards.core.product_score import product_score
 from rewards.core.signals import best_practice
 from rewards.models import MinedCompletion, PreferenceDataset, RewardModelKind, RewardModelVersion
-from rewards.selectors import preference_dataset_latest, preference_pairs_of
+from rewards.selectors import preference_dataset_latest, preference_pairs_of, reward_model_version_active
 from telemetry.models import Event, Organization
 
 QUERY_CHUNK = 500
@@ -272,7 +272,7 @@ def reward_model_train(
         shutil.rmtree(directory)
     artifact_save(model, directory, version=version, extra={"dataset": dataset.version})
     if parent is None:
-        parent = RewardModelVersion.objects.filter(is_active=True).first()
+        parent = reward_model_version_active()
     return RewardModelVersion.objects.create(
         version=version, kind=kind, org=dataset.org, dataset=dataset, parent=parent, artifact_path=str(directory),
         pairwise_accuracy=metrics["pairwise_accuracy"], calibration=metrics["calibration"],

@@ -37,6 +37,17 @@ def any_value(value: AnyValue) -> Any:
     return getattr(value, kind) if kind else None
 
 
+def json_text_loaded(value: Any, *, openers: tuple[str, ...] = ("[", "{")) -> Any:
+    """``value`` decoded when it is JSON text starting with one of ``openers``; otherwise, or when
+    it does not decode (nested too deeply included: RecursionError), ``value`` as it is."""
+    if isinstance(value, str) and value.lstrip().startswith(openers):
+        try:
+            return json.loads(value)
+        except (ValueError, RecursionError):
+            return value
+    return value
+
+
 def attributes_flat(pairs: Iterable[KeyValue]) -> dict[str, Any]:
     """Attributes by key; nested maps are also reachable by dotted path (``metadata.x``).
 
@@ -45,11 +56,8 @@ def attributes_flat(pairs: Iterable[KeyValue]) -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for pair in pairs:
         value = any_value(pair.value)
-        if pair.key == "metadata" and isinstance(value, str) and value.lstrip().startswith("{"):
-            try:
-                value = json.loads(value)
-            except (ValueError, RecursionError):  # RecursionError: nested too deeply to decode
-                pass
+        if pair.key == "metadata":
+            value = json_text_loaded(value, openers=("{",))
         _flatten_into(flat, pair.key, value)
     return flat
 

@@ -29,21 +29,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from telemetry.otlp.common import SHORT_CHARS, TEXT_CHARS, Attrs, Draft, Source, as_str, as_text
+from telemetry.otlp.common import SHORT_CHARS, TEXT_CHARS, Attrs, Draft, Source, as_str, as_text, json_text_loaded
 
 MAX_MESSAGES = 512
 REDACTED_MARKERS = frozenset({"<REDACTED>", "[REDACTED]"})
 """What the CLIs send in place of a prompt whose logging is off (Claude Code: "<REDACTED>")."""
-
-
-def _loaded(value: Any) -> Any:
-    """Semconv allows the messages as structured attributes or as a JSON string."""
-    if isinstance(value, str) and value.lstrip().startswith(("[", "{")):
-        try:
-            return json.loads(value)
-        except (ValueError, RecursionError):  # RecursionError: nested too deeply to decode
-            return value
-    return value
 
 
 def _text(value: Any) -> str:
@@ -94,7 +84,7 @@ def _tool_call(call: dict[str, Any], call_id: Any) -> dict[str, Any]:
 
 def semconv_messages(value: Any, *, system: Any = None) -> list[dict[str, Any]] | None:
     """gen_ai.input/output.messages (and system instructions) as OpenAI chat messages, or None."""
-    value, system = _loaded(value), _loaded(system)
+    value, system = json_text_loaded(value), json_text_loaded(system)  # structured attributes or JSON text
     messages: list[dict[str, Any]] = []
     if system:
         parts = system if isinstance(system, list) else [system]
@@ -113,7 +103,7 @@ def semconv_messages(value: Any, *, system: Any = None) -> list[dict[str, Any]] 
 
 
 def _finish_reason(value: Any) -> str | None:
-    value = _loaded(value)
+    value = json_text_loaded(value)
     if isinstance(value, list):
         value = value[-1] if value else None
     return as_text(value, 64) if value is not None else None

@@ -60,8 +60,9 @@ def logits_at(
 
     Training reads logits only where an answer token is predicted, and prompts are most of
     a sequence: running the LM head (and the softmax after it) on every position made a
-    bootstrap step and a learner update 13% slower (``benchmarks/answer_logits.py``). Works for any Hugging Face causal LM, LoRA-wrapped or not (PEFT
-    forwards ``get_decoder`` to the wrapped model, whose layers carry the adapters).
+    bootstrap step and a learner update 13% slower (``benchmarks/answer_logits.py``). Works
+    for any Hugging Face causal LM, LoRA-wrapped or not (PEFT forwards ``get_decoder`` to the
+    wrapped model, whose layers carry the adapters).
     """
     hidden = model.get_decoder()(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state  # [B, L, H]
     index = positions.unsqueeze(-1).expand(-1, -1, hidden.size(-1))  # [B, R, H]

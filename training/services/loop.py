@@ -267,7 +267,7 @@ def step_train_reward_model(ctx: LoopContext, dataset: Any) -> tuple[str, str]:
     Returns (the version trained, the version RL's rewards use: it, or else the active one,
     or "" for none: the verifier, process terms and hacking penalties alone).
     """
-    from rewards.models import RewardModelVersion
+    from rewards.selectors import reward_model_version_active
     from rewards.services import reward_model_promote, reward_model_promotion_refusal, reward_model_train
 
     version = reward_model_train(dataset=dataset, kind=ctx.config.reward_model_kind, progress=ctx.config.progress)
@@ -277,7 +277,7 @@ def step_train_reward_model(ctx: LoopContext, dataset: Any) -> tuple[str, str]:
         reward_model_promote(version=version)
         ctx.say(f"reward model {version.version} ({version.kind}): held-out pairwise accuracy {accuracy}, promoted")
         return version.version, version.version
-    active = RewardModelVersion.objects.filter(is_active=True).first()
+    active = reward_model_version_active()
     used = active.version if active is not None else ""
     ctx.say(f"reward model {version.version} ({version.kind}): not promoted, {refusal}; RL rewards use "
             f"{f'the active {used}' if used else 'no reward model (verifier, process terms and hacking penalties)'}")

@@ -378,7 +378,8 @@ def _retrain_data(*, schedule) -> tuple[Any, str | None, int]:
 
     Returns (dataset, reward-model version used, pairs new since the last run's snapshot).
     """
-    from rewards.models import PreferenceDataset, RewardModelVersion
+    from rewards.models import PreferenceDataset
+    from rewards.selectors import reward_model_version_active
     from rewards.services import preferences_mine, reward_model_promote, reward_model_promotion_refusal, reward_model_train
 
     org = schedule.org
@@ -389,7 +390,7 @@ def _retrain_data(*, schedule) -> tuple[Any, str | None, int]:
         last = PreferenceDataset.objects.filter(version=last_run.dataset_snapshot_id).first()
         last_pairs = (last.pairs_train + last.pairs_validation) if last is not None else 0
     pairs_new = dataset.pairs_train + dataset.pairs_validation - last_pairs
-    active = RewardModelVersion.objects.filter(is_active=True).first()
+    active = reward_model_version_active()
     used = active.version if active is not None else None
     if dataset.pairs_train >= max(1, schedule.reward_model_min_pairs):
         trained = reward_model_train(dataset=dataset, kind=schedule.reward_model_kind)
