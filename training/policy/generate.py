@@ -5,13 +5,14 @@ seed fixes the output no matter what else uses the global RNG, e.g. server threa
 it reports per row what an OpenAI-style API needs: token counts and the finish reason.
 A row that has finished leaves the batch and the KV cache, so a batch costs what its rows
 still decoding cost: RL groups and the gate's batches mix two-token shell answers with
-sixty-token code edits (``benchmarks/generate.py``: 0.50-0.55x the time of decoding every
-row to the end).
+sixty-token code edits. Each distinct prompt is read once (an RL group repeats its prompt)
+and tokens are drawn by inverse CDF: an RL round of the demo policy takes 0.36x the time of
+decoding every row to the end with ``torch.multinomial`` (``benchmarks/generate.py``).
 """
 from __future__ import annotations
 
 import inspect
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,8 +63,10 @@ def policy_generate(
     distinct = {p: tokenizer(p, add_special_tokens=False)["input_ids"] for p in dict.fromkeys(prompts)}  # groups repeat prompts
     encoded = [distinct[p] for p in prompts]
     _check_context(model, encoded, max_new_tokens)
-    input_ids, attention_mask = _left_pad(encoded, pad_id=_pad_id(tokenizer))
     device = next(model.parameters()).device
+    index = {p: i for i, p in enumerate(distinct)}
+    prompt_of_row = torch.tensor([index[p] for p in prompts], device=device)  # batch row -> its distinct prompt
+    input_ids, attention_mask = _left_pad(list(distinct.values()), pad_id=_pad_id(tokenizer))
     input_ids, attention_mask = input_ids.to(device), attention_mask.to(device)
     generator = torch.Generator(device="cpu").manual_seed(seed)
     eos_id = tokenizer.eos_token_id
@@ -72,10 +75,18 @@ def policy_generate(
     active = list(range(len(rows)))  # rows still decoding, in the order of the batch the model sees
     position_ids = (attention_mask.cumsum(-1) - 1).clamp(min=0)
     with torch.inference_mode():
-        out = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=True)
-        kv_cache, cache_key = out.past_key_values, cache_keyword(model)  # the model's own cache: built from its config
+        # Each distinct prompt is read once, its last position only through the LM head; its
+        # KV cache is then copied to every row that answers it.
+        out = model(
+            input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=True,
+            **last_logits_only(model),
+        )
+        cache_key = cache_keyword(model)
+        kv_cache = select_cache_rows(out.past_key_values, prompt_of_row)  # the model's own cache: built from its config
+        attention_mask, position_ids = attention_mask[prompt_of_row], position_ids[prompt_of_row]
+        logits = out.logits[prompt_of_row, -1, :]
         for _ in range(max_new_tokens):
-            next_ids = sample_next_token(out.logits[:, -1, :].float().cpu(), temperature, top_p, generator)
+            next_ids = sample_next_token(logits.float().cpu(), temperature, top_p, generator)
             for i, token in zip(active, next_ids.tolist()):
                 rows[i].push(token, eos_id=eos_id, tokenizer=tokenizer, stop=stop)
             keep = [j for j, i in enumerate(active) if not rows[i].done]
@@ -84,30 +95,42 @@ def policy_generate(
             if len(keep) < len(active):
                 active, next_ids = [active[j] for j in keep], next_ids[keep]
                 kept = torch.tensor(keep, device=device)
-                kv_cache = keep_cache_rows(kv_cache, kept)
+                kv_cache = select_cache_rows(kv_cache, kept)
                 attention_mask, position_ids = attention_mask[kept], position_ids[kept]
             attention_mask = torch.cat([attention_mask, attention_mask.new_ones((len(active), 1))], dim=-1)
             position_ids = position_ids[:, -1:] + 1
-            out = model(
+            logits = model(
                 input_ids=next_ids[:, None].to(device),
                 attention_mask=attention_mask,
                 position_ids=position_ids,
                 use_cache=True,
                 **{cache_key: kv_cache},
-            )
+            ).logits[:, -1, :]
     return [row.finish(tokenizer, prompt_tokens=len(ids)) for row, ids in zip(rows, encoded)]
 
 
 def cache_keyword(model: torch.nn.Module) -> str:
     """The keyword the model's forward takes its KV cache by: ``cache`` in recent transformers
     (which deprecate ``past_key_values`` and will drop it), ``past_key_values`` before."""
+    return "cache" if "cache" in _forward_parameters(model) else "past_key_values"
+
+
+def last_logits_only(model: torch.nn.Module) -> dict[str, int]:
+    """Forward keywords that compute logits at the last position only (``logits_to_keep``,
+    ``num_logits_to_keep`` in older transformers; nothing where the model takes neither)."""
+    parameters = _forward_parameters(model)
+    return next(({name: 1} for name in ("logits_to_keep", "num_logits_to_keep") if name in parameters), {})
+
+
+def _forward_parameters(model: torch.nn.Module) -> Mapping[str, inspect.Parameter]:
     base = model.get_base_model() if hasattr(model, "get_base_model") else model  # PEFT passes keywords through
-    return "cache" if "cache" in inspect.signature(type(base).forward).parameters else "past_key_values"
+    return inspect.signature(type(base).forward).parameters
 
 
-def keep_cache_rows(cache: Any, rows: torch.Tensor) -> Any:
-    """The KV cache with only ``rows`` of its batch: a ``Cache`` in place, a legacy tuple of
-    (key, value) per layer (older transformers) rebuilt."""
+def select_cache_rows(cache: Any, rows: torch.Tensor) -> Any:
+    """The KV cache with batch rows ``rows`` (ids may repeat: a prompt's cache copied to each
+    of its answers): a ``Cache`` in place, a legacy tuple of (key, value) per layer (older
+    transformers) rebuilt."""
     if hasattr(cache, "batch_select_indices"):
         cache.batch_select_indices(rows)
         return cache
@@ -123,18 +146,21 @@ def sample_next_token(
     probs = torch.softmax(logits / temperature, dim=-1)
     if top_p < 1.0:
         probs = top_p_filter(probs, top_p)
-    return exponential_race(probs, generator)
+    return inverse_cdf_sample(probs, generator)
 
 
-def exponential_race(probs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+def inverse_cdf_sample(probs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """probs [B, V] -> one token id per row [B], drawn with probability ``probs``.
 
-    ``argmax(p_i / E_i)`` with ``E_i ~ Exp(1)`` picks ``i`` with probability ``p_i`` (the
-    Gumbel-max trick in another form); on CPU it is several times cheaper than
-    ``torch.multinomial`` over a vocabulary-wide row.
+    One uniform draw per row, located in the row's cumulative distribution (float64, so the
+    last tokens' share is not lost to rounding); a token of probability 0 is never drawn.
+    On CPU, for 64 rows of 2,048 tokens: 0.16 ms a step, against 2.6-2.7 ms for drawing an
+    exponential per vocabulary entry (``argmax(p / E)``, the Gumbel-max race) and for
+    ``torch.multinomial`` alike.
     """
-    race = torch.empty_like(probs).exponential_(generator=generator)
-    return (probs / race).argmax(dim=-1)
+    cdf = probs.double().cumsum(dim=-1)  # [B, V]
+    target = torch.rand((probs.size(0), 1), generator=generator, dtype=cdf.dtype) * cdf[:, -1:]  # [B, 1]
+    return torch.searchsorted(cdf, target, right=True).squeeze(-1).clamp_(max=probs.size(-1) - 1)
 
 
 def top_p_filter(probs: torch.Tensor, top_p: float) -> torch.Tensor:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from training.policy.generate import cache_keyword, exponential_race, keep_cache_rows, policy_generate, top_p_filter
+from training.policy.generate import cache_keyword, inverse_cdf_sample, policy_generate, select_cache_rows, top_p_filter
 from training.policy.model import policy_load
 from training.policy.tokenizer import chat_prompt
 
@@ -83,12 +83,12 @@ def test_top_p_keeps_the_smallest_nucleus() -> None:
     assert torch.equal(top_p_filter(probs, 0.1), torch.tensor([[1.0, 0.0, 0.0, 0.0]]))
 
 
-def test_exponential_race_draws_each_token_with_its_probability() -> None:
-    probs = torch.tensor([[0.5, 0.3, 0.2, 0.0]]).expand(40_000, -1)
-    drawn = exponential_race(probs, torch.Generator().manual_seed(0))
-    shares = torch.bincount(drawn, minlength=4).float() / len(drawn)
+def test_inverse_cdf_sample_draws_each_token_with_its_probability() -> None:
+    probs = torch.tensor([[0.5, 0.3, 0.0, 0.2, 0.0]]).expand(40_000, -1)
+    drawn = inverse_cdf_sample(probs, torch.Generator().manual_seed(0))
+    shares = torch.bincount(drawn, minlength=5).float() / len(drawn)
     assert torch.allclose(shares, probs[0], atol=0.01)  # 3.5 standard errors at 40,000 draws
-    assert shares[3] == 0.0
+    assert shares[2] == 0.0 and shares[4] == 0.0  # a zero between others, and the last
 
 
 def test_the_kv_cache_goes_by_the_keyword_the_model_takes(loaded) -> None:
@@ -99,7 +99,7 @@ def test_the_kv_cache_goes_by_the_keyword_the_model_takes(loaded) -> None:
         assert policy_generate(model, tokenizer, _prompts(tokenizer), max_new_tokens=4)
 
 
-def test_keep_cache_rows_on_a_legacy_tuple_cache() -> None:
+def test_select_cache_rows_on_a_legacy_tuple_cache() -> None:
     keys, values = torch.arange(24.0).reshape(3, 1, 4, 2), -torch.arange(24.0).reshape(3, 1, 4, 2)
-    (kept_keys, kept_values), = keep_cache_rows(((keys, values),), torch.tensor([0, 2]))
+    (kept_keys, kept_values), = select_cache_rows(((keys, values),), torch.tensor([0, 2]))
     assert torch.equal(kept_keys, keys[[0, 2]]) and torch.equal(kept_values, values[[0, 2]])
