@@ -40,7 +40,7 @@ import torch  # noqa: E402
 from training.environment import task_catalog  # noqa: E402
 from training.policy import task_messages  # noqa: E402
 from training.policy.generate import (  # noqa: E402
-    Generation, _left_pad, _pad_id, _Row, cache_keyword, policy_generate, select_cache_rows,
+    Generation, left_pad, _pad_id, _Row, cache_keyword, output_cache, policy_generate, select_cache_rows,
 )
 from training.policy.model import policy_load  # noqa: E402
 from training.policy.tokenizer import chat_prompt  # noqa: E402
@@ -56,14 +56,14 @@ def generate_before(model, tokenizer, prompts: Sequence[str], *, max_new_tokens:
     ``draw``; with ``rows_leave`` a finished row leaves the batch, else the batch decodes until
     its last row is done."""
     encoded = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
-    input_ids, attention_mask = _left_pad(encoded, pad_id=_pad_id(tokenizer))
+    input_ids, attention_mask = left_pad(encoded, pad_id=_pad_id(tokenizer))
     generator = torch.Generator().manual_seed(seed)
     rows = [_Row() for _ in prompts]
     active = list(range(len(rows)))
     position_ids = (attention_mask.cumsum(-1) - 1).clamp(min=0)
     with torch.inference_mode():
         out = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=True)
-        kv_cache, cache_key = out.past_key_values, cache_keyword(model)
+        kv_cache, cache_key = output_cache(out), cache_keyword(model)
         for _ in range(max_new_tokens):
             logits = out.logits[:, -1, :].float()
             next_ids = logits.argmax(dim=-1) if temperature <= 0 else draw(torch.softmax(logits / temperature, dim=-1), generator)

@@ -66,7 +66,7 @@ def policy_generate(
     device = next(model.parameters()).device
     index = {p: i for i, p in enumerate(distinct)}
     prompt_of_row = torch.tensor([index[p] for p in prompts], device=device)  # batch row -> its distinct prompt
-    input_ids, attention_mask = _left_pad(list(distinct.values()), pad_id=_pad_id(tokenizer))
+    input_ids, attention_mask = left_pad(list(distinct.values()), pad_id=_pad_id(tokenizer))
     input_ids, attention_mask = input_ids.to(device), attention_mask.to(device)
     generator = torch.Generator(device="cpu").manual_seed(seed)
     eos_id = tokenizer.eos_token_id
@@ -82,7 +82,7 @@ def policy_generate(
             **last_logits_only(model),
         )
         cache_key = cache_keyword(model)
-        kv_cache = select_cache_rows(out.past_key_values, prompt_of_row)  # the model's own cache: built from its config
+        kv_cache = select_cache_rows(output_cache(out), prompt_of_row)  # the model's own cache: built from its config
         attention_mask, position_ids = attention_mask[prompt_of_row], position_ids[prompt_of_row]
         logits = out.logits[prompt_of_row, -1, :]
         for _ in range(max_new_tokens):
@@ -113,6 +113,12 @@ def cache_keyword(model: torch.nn.Module) -> str:
     """The keyword the model's forward takes its KV cache by: ``cache`` in recent transformers
     (which deprecate ``past_key_values`` and will drop it), ``past_key_values`` before."""
     return "cache" if "cache" in _forward_parameters(model) else "past_key_values"
+
+
+def output_cache(output: Any) -> Any:
+    """The KV cache a forward pass returned: its ``cache`` field in recent transformers (where
+    ``past_key_values`` is a deprecated alias), ``past_key_values`` before."""
+    return output.cache if "cache" in getattr(output, "__dataclass_fields__", {}) else output.past_key_values
 
 
 def last_logits_only(model: torch.nn.Module) -> dict[str, int]:
@@ -172,7 +178,7 @@ def top_p_filter(probs: torch.Tensor, top_p: float) -> torch.Tensor:
     return filtered / filtered.sum(dim=-1, keepdim=True)
 
 
-def _left_pad(encoded: list[list[int]], *, pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+def left_pad(encoded: Sequence[Sequence[int]], *, pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Ragged ids -> (input_ids [B, T], attention_mask [B, T]), padded on the left."""
     width = max(len(ids) for ids in encoded)
     input_ids = torch.full((len(encoded), width), pad_id, dtype=torch.long)

@@ -69,6 +69,44 @@ def logits_at(
     return model.get_output_embeddings()(hidden.gather(1, index))
 
 
+def shared_prompt_answer_logits(
+    model: torch.nn.Module,
+    prompt_ids: torch.Tensor,
+    prompt_mask: torch.Tensor,
+    prompt_of_row: torch.Tensor,
+    answer_ids: torch.Tensor,
+    answer_mask: torch.Tensor,
+) -> torch.Tensor:
+    """Logits predicting each answer token, each distinct prompt run once: -> [B, R, V].
+
+    prompt_ids, prompt_mask [P, Lp]: the distinct prompts, left-padded; prompt_of_row [B]: the
+    prompt each answer row answers; answer_ids, answer_mask [B, R]: the answers, right-padded.
+    An RL batch answers each prompt ``group_size`` times and prompts are most of its tokens:
+    the prompts go through the model once, their KV cache is indexed out to the answer rows,
+    and only the answers' tokens run on top of it. Gradients reach the prompts' pass through
+    the cache, so this equals ``logits_at`` on the whole sequences (checked in
+    ``tests/training/rl/test_model.py``).
+    """
+    from training.policy.generate import cache_keyword, output_cache, select_cache_rows
+
+    decoder = model.get_decoder()
+    prompt_positions = (prompt_mask.cumsum(-1) - 1).clamp(min=0)  # [P, Lp]
+    prompts = decoder(input_ids=prompt_ids, attention_mask=prompt_mask, position_ids=prompt_positions, use_cache=True)
+    hidden = prompts.last_hidden_state[prompt_of_row, -1:]  # [B, 1, H]: predicts answer token 0
+    if answer_ids.size(1) > 1:  # answer token t (t >= 1) is predicted at answer position t - 1
+        cache = select_cache_rows(output_cache(prompts), prompt_of_row)
+        steps = torch.arange(1, answer_ids.size(1), device=answer_ids.device)  # [R-1]
+        answers = decoder(
+            input_ids=answer_ids[:, :-1],
+            attention_mask=torch.cat([prompt_mask[prompt_of_row], answer_mask[:, :-1]], dim=-1),
+            position_ids=prompt_positions[prompt_of_row, -1:] + steps,
+            use_cache=True,
+            **{cache_keyword(model): cache},
+        )
+        hidden = torch.cat([hidden, answers.last_hidden_state], dim=1)  # [B, R, H]
+    return model.get_output_embeddings()(hidden)
+
+
 def policy_param_count(model: torch.nn.Module) -> int:
     """Unique parameters (tied embeddings counted once)."""
     return sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())

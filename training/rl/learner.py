@@ -15,7 +15,8 @@ from typing import Any
 
 import torch
 
-from training.policy.model import logits_at
+from training.policy.generate import left_pad
+from training.policy.model import shared_prompt_answer_logits
 from training.rl import algorithms
 from training.rl.checkpoint import OPTIMIZER_FILE, STATE_FILE, checkpoint_write_atomic
 from training.rl.config import RLConfig
@@ -55,22 +56,20 @@ class Learner:
     def train_step(self, batch: Sequence[TrainSample]) -> dict[str, float]:
         """``updates_per_batch`` optimizer updates on ``batch``; returns the step's metrics."""
         config = self.config
-        input_ids, attention_mask, response_tokens, positions, mask = batch_tensors(
-            batch, pad_id=self.tokenizer.pad_token_id, device=self.device
-        )
+        tensors = batch_tensors(batch, pad_id=self.tokenizer.pad_token_id, device=self.device)
         advantages = torch.tensor([s.advantage for s in batch], dtype=torch.float32, device=self.device)
         ref_log_probs = None
         if config.kl_coef > 0:
             with torch.no_grad():
-                ref_log_probs = self._reference_log_probs(input_ids, attention_mask, response_tokens, positions)
+                ref_log_probs = self._reference_log_probs(tensors)
         old_log_probs: torch.Tensor | None = None
         totals: dict[str, float] = {}
         for _ in range(config.updates_per_batch):
-            log_probs, entropy = self._response_log_probs(self.model, input_ids, attention_mask, response_tokens, positions)
+            log_probs, entropy = self._response_log_probs(self.model, tensors)
             if old_log_probs is None:  # the first update's weights are the ones the batch is judged against:
                 old_log_probs = log_probs.detach()  # no separate no-grad pass (a third of a step's time)
             loss, stats = algorithms.policy_loss(
-                log_probs, old_log_probs, advantages, mask,
+                log_probs, old_log_probs, advantages, tensors.mask,
                 clip_low=config.clip_ratio_low, clip_high=config.clip_ratio_high,
                 aggregation=config.loss_aggregation, ref_log_probs=ref_log_probs, kl_coef=config.kl_coef,
             )
@@ -80,29 +79,29 @@ class Learner:
                 [p for p in self.model.parameters() if p.requires_grad], config.grad_clip
             )
             self.optimizer.step()
-            stats["entropy"] = algorithms.aggregate(entropy.detach(), mask, how="token_mean")
+            stats["entropy"] = algorithms.aggregate(entropy.detach(), tensors.mask, how="token_mean")
             stats["grad/norm"] = grad_norm.detach()
             for key, value in stats.items():
                 totals[key] = totals.get(key, 0.0) + float(value) / config.updates_per_batch
         return totals
 
-    def _response_log_probs(
-        self, model: torch.nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-        response_tokens: torch.Tensor, positions: torch.Tensor,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def _response_log_probs(self, model: torch.nn.Module, tensors: BatchTensors) -> tuple[torch.Tensor, torch.Tensor]:
         """-> (log p of each response token [B, R], entropy at each response position [B, R]).
 
         Logits are divided by the sampling temperature: the ratio compares the learner with
         the distribution the rollouts were actually drawn from.
         """
-        response_logits = logits_at(model, input_ids, attention_mask, positions) / self.config.temperature  # [B, R, V]
-        return algorithms.token_log_probs(response_logits, response_tokens), algorithms.token_entropy(response_logits)
+        logits = shared_prompt_answer_logits(
+            model, tensors.prompt_ids, tensors.prompt_mask, tensors.prompt_of_row, tensors.response_tokens,
+            tensors.mask.long(),
+        ) / self.config.temperature  # [B, R, V]
+        return algorithms.token_log_probs(logits, tensors.response_tokens), algorithms.token_entropy(logits)
 
-    def _reference_log_probs(self, input_ids, attention_mask, response_tokens, positions) -> torch.Tensor:
+    def _reference_log_probs(self, tensors: BatchTensors) -> torch.Tensor:
         if self.reference is not None:
-            return self._response_log_probs(self.reference, input_ids, attention_mask, response_tokens, positions)[0]
+            return self._response_log_probs(self.reference, tensors)[0]
         with self.model.disable_adapter():  # LoRA: the base weights are the reference
-            return self._response_log_probs(self.model, input_ids, attention_mask, response_tokens, positions)[0]
+            return self._response_log_probs(self.model, tensors)[0]
 
     def save_checkpoint(self, directory: str, *, metadata: dict[str, Any], state: dict[str, Any]) -> str:
         """Atomically write an HF checkpoint (adapter only with LoRA) + resume state to ``directory``."""
@@ -133,32 +132,34 @@ class Learner:
         self.optimizer.load_state_dict(torch.load(path / OPTIMIZER_FILE, map_location=self.device))
 
 
-def batch_tensors(
-    batch: Sequence[TrainSample], *, pad_id: int, device: torch.device
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Samples -> (input_ids [B, L], attention_mask [B, L], response_tokens [B, R], positions [B, R], mask [B, R]).
+@dataclass(frozen=True)
+class BatchTensors:
+    """A training batch as tensors: each distinct prompt once, the responses per row."""
 
-    Sequences are prompt + response, right-padded to L. ``positions[b, t]`` is the index of
-    the logit that predicts response token t of row b (one before the token itself); padded
-    response slots point at position 0 and are masked out.
-    """
+    prompt_ids: torch.Tensor
+    """[P, Lp] the distinct prompts, left-padded."""
+    prompt_mask: torch.Tensor
+    """[P, Lp] 1 on prompt tokens, 0 on padding."""
+    prompt_of_row: torch.Tensor
+    """[B] the row of ``prompt_ids`` each response answers."""
+    response_tokens: torch.Tensor
+    """[B, R] the responses, right-padded."""
+    mask: torch.Tensor
+    """[B, R] float: 1.0 on response tokens, 0.0 on padding."""
+
+
+def batch_tensors(batch: Sequence[TrainSample], *, pad_id: int, device: torch.device) -> BatchTensors:
+    """Samples -> ``BatchTensors``: a GRPO group's responses share one prompt row."""
     if not batch:
         raise ValueError("empty training batch")
-    width = max(len(s.prompt_ids) + len(s.response_ids) for s in batch)
+    distinct = {prompt: row for row, prompt in enumerate(dict.fromkeys(s.prompt_ids for s in batch))}
+    prompt_ids, prompt_mask = left_pad(list(distinct), pad_id=pad_id)
     response_width = max(1, max(len(s.response_ids) for s in batch))
-    input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-    attention_mask = torch.zeros((len(batch), width), dtype=torch.long)
     response_tokens = torch.full((len(batch), response_width), pad_id, dtype=torch.long)
-    positions = torch.zeros((len(batch), response_width), dtype=torch.long)
     mask = torch.zeros((len(batch), response_width), dtype=torch.float32)
     for row, sample in enumerate(batch):
-        sequence = list(sample.prompt_ids) + list(sample.response_ids)
-        input_ids[row, : len(sequence)] = torch.tensor(sequence)
-        attention_mask[row, : len(sequence)] = 1
-        count = len(sample.response_ids)
-        if count:
-            start = len(sample.prompt_ids)
-            response_tokens[row, :count] = torch.tensor(sample.response_ids)
-            positions[row, :count] = torch.arange(start - 1, start - 1 + count)
-            mask[row, :count] = 1.0
-    return (input_ids.to(device), attention_mask.to(device), response_tokens.to(device), positions.to(device), mask.to(device))
+        if sample.response_ids:
+            response_tokens[row, : len(sample.response_ids)] = torch.tensor(sample.response_ids)
+            mask[row, : len(sample.response_ids)] = 1.0
+    prompt_of_row = torch.tensor([distinct[s.prompt_ids] for s in batch])
+    return BatchTensors(*(t.to(device) for t in (prompt_ids, prompt_mask, prompt_of_row, response_tokens, mask)))
