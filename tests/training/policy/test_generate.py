@@ -53,6 +53,18 @@ def test_left_padded_batch_matches_single_prompts(loaded) -> None:
     assert len({len(g.token_ids) for g in batched}) > 1  # rows finished at different steps and left the batch
 
 
+def test_a_repeated_prompt_is_answered_as_if_alone(loaded) -> None:
+    """The prompt is read once and its KV cache copied to each row that answers it."""
+    model, tokenizer = loaded
+    first, second = _prompts(tokenizer)
+    grouped = policy_generate(model, tokenizer, [first, second, first, first, second], max_new_tokens=16)
+    alone = {p: policy_generate(model, tokenizer, [p], max_new_tokens=16)[0].token_ids for p in (first, second)}
+    assert [g.token_ids for g in grouped] == [alone[p] for p in (first, second, first, first, second)]
+    assert [g.prompt_tokens for g in grouped][:2] == [len(tokenizer(p, add_special_tokens=False)["input_ids"]) for p in (first, second)]
+    sampled = policy_generate(model, tokenizer, [first] * 8, max_new_tokens=16, temperature=1.5, seed=3)
+    assert len({g.token_ids for g in sampled}) > 1  # copies of one cache, each row its own draws
+
+
 def test_trained_policy_answers_and_stops(loaded) -> None:
     model, tokenizer = loaded
     (generation,) = policy_generate(model, tokenizer, _prompts(tokenizer)[:1], max_new_tokens=40)
