@@ -65,7 +65,8 @@ class Learner:
         old_log_probs: torch.Tensor | None = None
         totals: dict[str, float] = {}
         for _ in range(config.updates_per_batch):
-            log_probs, entropy = self._response_log_probs(self.model, tensors)
+            logits = self._response_logits(self.model, tensors)
+            log_probs = algorithms.token_log_probs(logits, tensors.response_tokens)
             if old_log_probs is None:  # the first update's weights are the ones the batch is judged against:
                 old_log_probs = log_probs.detach()  # no separate no-grad pass (a third of a step's time)
             loss, stats = algorithms.policy_loss(
@@ -79,29 +80,26 @@ class Learner:
                 [p for p in self.model.parameters() if p.requires_grad], config.grad_clip
             )
             self.optimizer.step()
-            stats["entropy"] = algorithms.aggregate(entropy.detach(), tensors.mask, how="token_mean")
+            with torch.no_grad():  # a statistic: no graph through a second softmax
+                stats["entropy"] = algorithms.aggregate(algorithms.token_entropy(logits), tensors.mask, how="token_mean")
             stats["grad/norm"] = grad_norm.detach()
             for key, value in stats.items():
                 totals[key] = totals.get(key, 0.0) + float(value) / config.updates_per_batch
         return totals
 
-    def _response_log_probs(self, model: torch.nn.Module, tensors: BatchTensors) -> tuple[torch.Tensor, torch.Tensor]:
-        """-> (log p of each response token [B, R], entropy at each response position [B, R]).
-
-        Logits are divided by the sampling temperature: the ratio compares the learner with
-        the distribution the rollouts were actually drawn from.
-        """
-        logits = shared_prompt_answer_logits(
+    def _response_logits(self, model: torch.nn.Module, tensors: BatchTensors) -> torch.Tensor:
+        """-> logits predicting each response token [B, R, V], divided by the sampling temperature:
+        the ratio compares the learner with the distribution the rollouts were drawn from."""
+        return shared_prompt_answer_logits(
             model, tensors.prompt_ids, tensors.prompt_mask, tensors.prompt_of_row, tensors.response_tokens,
             tensors.mask.long(),
-        ) / self.config.temperature  # [B, R, V]
-        return algorithms.token_log_probs(logits, tensors.response_tokens), algorithms.token_entropy(logits)
+        ) / self.config.temperature
 
     def _reference_log_probs(self, tensors: BatchTensors) -> torch.Tensor:
         if self.reference is not None:
-            return self._response_log_probs(self.reference, tensors)[0]
+            return algorithms.token_log_probs(self._response_logits(self.reference, tensors), tensors.response_tokens)
         with self.model.disable_adapter():  # LoRA: the base weights are the reference
-            return self._response_log_probs(self.model, tensors)[0]
+            return algorithms.token_log_probs(self._response_logits(self.model, tensors), tensors.response_tokens)
 
     def save_checkpoint(self, directory: str, *, metadata: dict[str, Any], state: dict[str, Any]) -> str:
         """Atomically write an HF checkpoint (adapter only with LoRA) + resume state to ``directory``."""

@@ -70,9 +70,9 @@ def _reference_train_step(learner, batch) -> None:
     tensors = batch_tensors(batch, pad_id=learner.tokenizer.pad_token_id, device=learner.device)
     advantages = torch.tensor([s.advantage for s in batch])
     with torch.no_grad():
-        old_log_probs, _ = learner._response_log_probs(learner.model, tensors)
+        old_log_probs = algorithms.token_log_probs(learner._response_logits(learner.model, tensors), tensors.response_tokens)
     for _ in range(config.updates_per_batch):
-        log_probs, _ = learner._response_log_probs(learner.model, tensors)
+        log_probs = algorithms.token_log_probs(learner._response_logits(learner.model, tensors), tensors.response_tokens)
         loss, _ = algorithms.policy_loss(log_probs, old_log_probs, advantages, tensors.mask, clip_low=config.clip_ratio_low,
                                          clip_high=config.clip_ratio_high, aggregation=config.loss_aggregation)
         learner.optimizer.zero_grad(set_to_none=True)
