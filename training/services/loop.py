@@ -107,7 +107,8 @@ class LoopConfig:
     """GRPO/DAPO optimizer steps per cycle (the loop's longest phase: 40 steps took 311 s of a
     520 s cycle on the 2-core target, which left too little of ``make demo``'s 15 minutes).
     Since sampling drops finished rows, 30 steps take 89-98 s and 60 steps 164 s there; 60 were
-    no better at the gate (seed 7: 13.9% vs v0's 15.8%, against 14.0% for 30)."""
+    no better at the gate (seed 7: 13.9% vs v0's 15.8%, against 14.0% for 30). Since sampling
+    and the learner read each prompt once, 30 steps take 57-71 s (``run_loop``, seeds 7, 11)."""
     rl_learning_rate: float = 5e-4
     """RL learning rate, with ``rl_kl_coef`` and ``rl_task_mix``. Measured on v0 with the
     length-controlled reward model and multi-step variants (gate: held-out verified success,
