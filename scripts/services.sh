@@ -12,13 +12,16 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VAR="$ROOT/var/services"
 ALL_SERVICES=(postgres redis kafka ray)
 
-PG_PORT="${FLYWHEEL_PG_PORT:-55432}"
-REDIS_PORT="${FLYWHEEL_REDIS_PORT:-56379}"
-KAFKA_PORT="${FLYWHEEL_KAFKA_PORT:-59092}"
-KAFKA_CONTROLLER_PORT="${FLYWHEEL_KAFKA_CONTROLLER_PORT:-59093}"
+# Every default port is below Linux's ephemeral range (32768-60999): a port in it can be the
+# local end of any outgoing connection, and a service restarted while one holds it fails to
+# bind (a Ray head restarted under the test suite did, on its object-manager port).
+PG_PORT="${FLYWHEEL_PG_PORT:-25432}"
+REDIS_PORT="${FLYWHEEL_REDIS_PORT:-26379}"
+KAFKA_PORT="${FLYWHEEL_KAFKA_PORT:-29092}"
+KAFKA_CONTROLLER_PORT="${FLYWHEEL_KAFKA_CONTROLLER_PORT:-29093}"
 # Ray head: GCS port, dashboard (Jobs API) port; its other ports are RAY_PORT+2..+60.
-RAY_PORT="${FLYWHEEL_RAY_PORT:-59300}"
-RAY_DASHBOARD_PORT="${FLYWHEEL_RAY_DASHBOARD_PORT:-59365}"
+RAY_PORT="${FLYWHEEL_RAY_PORT:-29300}"
+RAY_DASHBOARD_PORT="${FLYWHEEL_RAY_DASHBOARD_PORT:-29365}"
 RAY_NUM_CPUS="${FLYWHEEL_RAY_NUM_CPUS:-2}"
 # Seconds to wait for a graceful stop before SIGKILL; fault tests stop services under load.
 STOP_TIMEOUT="${FLYWHEEL_STOP_TIMEOUT:-20}"
@@ -324,7 +327,7 @@ redis_status() {
 
 # ---------------------------------------------------------------------------------------
 # Kafka: the broker jars come from Maven Central (scripts/kafka/pom.xml) into
-# var/services/kafka/libs; one JVM is both broker (59092) and KRaft controller (59093).
+# var/services/kafka/libs; one JVM is both broker (29092) and KRaft controller (29093).
 # ---------------------------------------------------------------------------------------
 KAFKA_DIR="$VAR/kafka"
 KAFKA_LIBS="$KAFKA_DIR/libs"

@@ -42,6 +42,8 @@ def request_org(request) -> Organization:
         raise exceptions.NotAuthenticated("Log in or send an API key.")
     memberships = user.memberships.select_related("org")
     slug = request.query_params.get("org") if hasattr(request, "query_params") else request.GET.get("org")
+    if slug and "\x00" in slug:  # no slug holds one, and PostgreSQL refuses it in a query
+        raise exceptions.PermissionDenied("You are not a member of this organization.")
     if slug:
         memberships = memberships.filter(org__slug=slug)
     membership = memberships.order_by("org__slug").first()

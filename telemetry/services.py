@@ -56,7 +56,7 @@ def api_key_create(*, org: Organization, name: str = "default") -> str:
 def api_key_authenticate(*, raw_key: str) -> ApiKey | None:
     """The active key matching ``raw_key``, or None. Lookups are cached briefly."""
     parts = raw_key.split("_", 2)
-    if len(parts) != 3 or parts[0] != API_KEY_PREFIX:
+    if len(parts) != 3 or parts[0] != API_KEY_PREFIX or "\x00" in raw_key:  # PostgreSQL refuses NUL in a query
         return None
     prefix, secret = parts[1], parts[2]
     cache_key = f"flywheel:apikey:{prefix}"

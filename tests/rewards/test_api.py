@@ -86,6 +86,7 @@ def test_openrlhf_get_reward_with_key_in_query(live_server, api_key):
 def test_unauthenticated_is_401(live_server, path, api_key):
     assert post(live_server, path, {"prompt": "p", "response": "r"}).status_code == 401
     assert post(live_server, path, {"prompt": "p", "response": "r"}, params={"key": "fw_bad_key"}).status_code == 401
+    assert post(live_server, path, {"prompt": "p", "response": "r"}, params={"key": "fw_b\x00d_key"}).status_code == 401
 
 
 @pytest.mark.django_db(transaction=True)

@@ -58,3 +58,4 @@ def test_dashboard_login_sees_its_membership_only(orgs):
     body = api.get("/api/v1/metrics/summary").json()
     assert "secret-v9" not in str(body)
     assert api.get("/api/v1/metrics/summary?org=other").status_code == 403
+    assert api.get("/api/v1/metrics/summary?org=acme%00").status_code == 403  # PostgreSQL refuses NUL: no 500
