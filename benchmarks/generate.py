@@ -102,6 +102,14 @@ draws by exponential race; each distinct prompt read once, at its last position 
 the LM head, and draws by inverse CDF (``policy_generate`` today)."""
 
 
+def trained_policy(path: str, *, threads: int):
+    """(model, tokenizer) of a trained policy with ``threads`` torch threads, or exit saying how to make one."""
+    if not (Path(path) / "config.json").is_file():
+        sys.exit(f"no policy at {path}: run `make demo` or `python manage.py bootstrap_policy` first, or pass --policy DIR")
+    torch.set_num_threads(threads)
+    return policy_load(path)
+
+
 def rollout_batches(tokenizer, *, tasks: int, group: int, rng: random.Random) -> list[str]:
     """One RL round: ``tasks`` train tasks drawn by the loop's kind mix, each repeated ``group`` times."""
     by_kind: dict[str, list] = {}
@@ -132,11 +140,7 @@ def main() -> None:
     parser.add_argument("--max-new-tokens", type=int, default=96)
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     args = parser.parse_args()
-    if not (Path(args.policy) / "config.json").is_file():
-        sys.exit(f"no policy at {args.policy}: run `make demo` or `python manage.py bootstrap_policy` first, "
-                 "or pass --policy DIR")
-    torch.set_num_threads(args.threads)
-    model, tokenizer = policy_load(args.policy)
+    model, tokenizer = trained_policy(args.policy, threads=args.threads)
     model.eval()
 
     rng = random.Random(0)

@@ -29,9 +29,9 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from benchmarks.generate import rollout_batches  # noqa: E402
+from benchmarks.generate import rollout_batches, trained_policy  # noqa: E402
 from training.policy.generate import policy_generate  # noqa: E402
-from training.policy.model import logits_at, policy_load, shared_prompt_answer_logits  # noqa: E402
+from training.policy.model import logits_at, shared_prompt_answer_logits  # noqa: E402
 from training.rl import algorithms  # noqa: E402
 from training.rl.learner import BatchTensors, TrainSample, batch_tensors  # noqa: E402
 
@@ -85,11 +85,7 @@ def main() -> None:
     parser.add_argument("--group", type=int, default=8, help="answers per prompt")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     args = parser.parse_args()
-    if not (Path(args.policy) / "config.json").is_file():
-        sys.exit(f"no policy at {args.policy}: run `make demo` or `python manage.py bootstrap_policy` first, "
-                 "or pass --policy DIR")
-    torch.set_num_threads(args.threads)
-    model, tokenizer = policy_load(args.policy)
+    model, tokenizer = trained_policy(args.policy, threads=args.threads)
     model.train()
     pad_id = tokenizer.pad_token_id
     rng = random.Random(0)
