@@ -56,18 +56,18 @@ def sampled_batch(model, tokenizer, *, tasks: int, group: int, rng: random.Rando
     prompts = rollout_batches(tokenizer, tasks=tasks, group=group, rng=rng)
     generations = policy_generate(model, tokenizer, prompts, max_new_tokens=96, temperature=1.0, seed=seed)
     encoded = {p: tuple(tokenizer(p, add_special_tokens=False)["input_ids"]) for p in prompts}
-    eos = (tokenizer.eos_token_id,)
-    return [TrainSample(encoded[p], tuple(g.token_ids) + (eos if g.finish_reason == "stop" else ()), 1.0)
+    eos = (tokenizer.eos_token_id,)  # as the rollout worker trains on it: with eos when the model stopped by itself
+    return [TrainSample(encoded[p], tuple(g.token_ids) + (eos if g.finish_reason == "stop" and g.stop_reason is None else ()), 1.0)
             for p, g in zip(prompts, generations)]
 
 
-def answer_log_probs(model, batch: list[TrainSample], tensors: BatchTensors, *, shared: bool, pad_id: int) -> torch.Tensor:
-    if shared:
+def answer_log_probs(model, tensors: BatchTensors, whole: tuple[torch.Tensor, ...] | None) -> torch.Tensor:
+    """Each answer token's log-probability [B, R]: from ``whole`` sequences when given, else prompts once."""
+    if whole is None:
         logits = shared_prompt_answer_logits(model, tensors.prompt_ids, tensors.prompt_mask, tensors.prompt_of_row,
                                              tensors.response_tokens, tensors.mask.long())
     else:
-        input_ids, attention_mask, positions = whole_sequences(batch, pad_id)
-        logits = logits_at(model, input_ids, attention_mask, positions)
+        logits = logits_at(model, *whole)
     return algorithms.token_log_probs(logits, tensors.response_tokens) * tensors.mask
 
 
@@ -94,11 +94,12 @@ def main() -> None:
     for round_ in range(args.rounds + 1):
         batch = sampled_batch(model, tokenizer, tasks=args.tasks, group=args.group, rng=rng, seed=round_)
         tensors = batch_tensors(batch, pad_id=pad_id, device=torch.device("cpu"))
+        inputs = {False: whole_sequences(batch, pad_id), True: None}  # both laid out before the clock
         with torch.no_grad():
-            whole, shared = (answer_log_probs(model, batch, tensors, shared=way, pad_id=pad_id) for way in (False, True))
+            whole, shared = (answer_log_probs(model, tensors, inputs[way]) for way in (False, True))
         largest_difference = max(largest_difference, (whole - shared).abs().max().item())
         for shared_way in (round_ % 2 == 0, round_ % 2 == 1):  # alternate which way goes first
-            seconds = timed_step(lambda: answer_log_probs(model, batch, tensors, shared=shared_way, pad_id=pad_id))
+            seconds = timed_step(lambda: answer_log_probs(model, tensors, inputs[shared_way]))
             model.zero_grad(set_to_none=True)
             if round_:
                 times[shared_way].append(seconds)

@@ -11,8 +11,9 @@ decoding every row to the end with ``torch.multinomial`` (``benchmarks/generate.
 """
 from __future__ import annotations
 
+import functools
 import inspect
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,14 +61,13 @@ def policy_generate(
     """
     if not prompts:
         return []
-    distinct = {p: tokenizer(p, add_special_tokens=False)["input_ids"] for p in dict.fromkeys(prompts)}  # groups repeat prompts
-    encoded = [distinct[p] for p in prompts]
+    unique, prompt_of_row = distinct_rows(prompts)  # groups repeat prompts
+    unique_ids = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in unique]
+    encoded = [unique_ids[i] for i in prompt_of_row.tolist()]
     _check_context(model, encoded, max_new_tokens)
     device = next(model.parameters()).device
-    index = {p: i for i, p in enumerate(distinct)}
-    prompt_of_row = torch.tensor([index[p] for p in prompts], device=device)  # batch row -> its distinct prompt
-    input_ids, attention_mask = left_pad(list(distinct.values()), pad_id=_pad_id(tokenizer))
-    input_ids, attention_mask = input_ids.to(device), attention_mask.to(device)
+    input_ids, attention_mask = left_pad(unique_ids, pad_id=_pad_id(tokenizer))
+    input_ids, attention_mask, prompt_of_row = input_ids.to(device), attention_mask.to(device), prompt_of_row.to(device)
     generator = torch.Generator(device="cpu").manual_seed(seed)
     eos_id = tokenizer.eos_token_id
 
@@ -130,7 +130,20 @@ def last_logits_only(model: torch.nn.Module) -> dict[str, int]:
 
 def _forward_parameters(model: torch.nn.Module) -> Mapping[str, inspect.Parameter]:
     base = model.get_base_model() if hasattr(model, "get_base_model") else model  # PEFT passes keywords through
-    return inspect.signature(type(base).forward).parameters
+    return _parameters_of(type(base).forward)
+
+
+@functools.cache
+def _parameters_of(function: Callable[..., Any]) -> Mapping[str, inspect.Parameter]:
+    return inspect.signature(function).parameters  # read once per model class, not at every batch
+
+
+def distinct_rows(items: Sequence[Hashable]) -> tuple[list[Any], torch.Tensor]:
+    """The distinct items in first-seen order, and each item's row among them: [len(items)]."""
+    rows: dict[Hashable, int] = {}
+    for item in items:
+        rows.setdefault(item, len(rows))
+    return list(rows), torch.tensor([rows[item] for item in items], dtype=torch.long)
 
 
 def select_cache_rows(cache: Any, rows: torch.Tensor) -> Any:

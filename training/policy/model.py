@@ -20,6 +20,7 @@ from transformers import (
 )
 
 from training.policy.config import PolicyArchitecture
+from training.policy.generate import cache_keyword, output_cache, select_cache_rows
 
 METADATA_FILE = "flywheel_policy.json"
 
@@ -87,8 +88,6 @@ def shared_prompt_answer_logits(
     the cache, so this equals ``logits_at`` on the whole sequences (checked in
     ``tests/training/rl/test_model.py``).
     """
-    from training.policy.generate import cache_keyword, output_cache, select_cache_rows
-
     decoder = model.get_decoder()
     prompt_positions = (prompt_mask.cumsum(-1) - 1).clamp(min=0)  # [P, Lp]
     prompts = decoder(input_ids=prompt_ids, attention_mask=prompt_mask, position_ids=prompt_positions, use_cache=True)

@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from training.policy.generate import left_pad
+from training.policy.generate import distinct_rows, left_pad
 from training.policy.model import shared_prompt_answer_logits
 from training.rl import algorithms
 from training.rl.checkpoint import OPTIMIZER_FILE, STATE_FILE, checkpoint_write_atomic
@@ -97,9 +97,11 @@ class Learner:
 
     def _reference_log_probs(self, tensors: BatchTensors) -> torch.Tensor:
         if self.reference is not None:
-            return algorithms.token_log_probs(self._response_logits(self.reference, tensors), tensors.response_tokens)
-        with self.model.disable_adapter():  # LoRA: the base weights are the reference
-            return algorithms.token_log_probs(self._response_logits(self.model, tensors), tensors.response_tokens)
+            logits = self._response_logits(self.reference, tensors)
+        else:
+            with self.model.disable_adapter():  # LoRA: the base weights are the reference
+                logits = self._response_logits(self.model, tensors)
+        return algorithms.token_log_probs(logits, tensors.response_tokens)
 
     def save_checkpoint(self, directory: str, *, metadata: dict[str, Any], state: dict[str, Any]) -> str:
         """Atomically write an HF checkpoint (adapter only with LoRA) + resume state to ``directory``."""
@@ -150,8 +152,8 @@ def batch_tensors(batch: Sequence[TrainSample], *, pad_id: int, device: torch.de
     """Samples -> ``BatchTensors``: a GRPO group's responses share one prompt row."""
     if not batch:
         raise ValueError("empty training batch")
-    distinct = {prompt: row for row, prompt in enumerate(dict.fromkeys(s.prompt_ids for s in batch))}
-    prompt_ids, prompt_mask = left_pad(list(distinct), pad_id=pad_id)
+    prompts, prompt_of_row = distinct_rows([s.prompt_ids for s in batch])
+    prompt_ids, prompt_mask = left_pad(prompts, pad_id=pad_id)
     response_width = max(1, max(len(s.response_ids) for s in batch))
     response_tokens = torch.full((len(batch), response_width), pad_id, dtype=torch.long)
     mask = torch.zeros((len(batch), response_width), dtype=torch.float32)
@@ -159,5 +161,4 @@ def batch_tensors(batch: Sequence[TrainSample], *, pad_id: int, device: torch.de
         if sample.response_ids:
             response_tokens[row, : len(sample.response_ids)] = torch.tensor(sample.response_ids)
             mask[row, : len(sample.response_ids)] = 1.0
-    prompt_of_row = torch.tensor([distinct[s.prompt_ids] for s in batch])
     return BatchTensors(*(t.to(device) for t in (prompt_ids, prompt_mask, prompt_of_row, response_tokens, mask)))
