@@ -5,6 +5,7 @@ from django.conf import settings
 from rest_framework import authentication, exceptions, permissions, throttling
 
 from telemetry.models import ApiKey, Organization
+from telemetry.ratelimit import rate_check, rate_parse
 from telemetry.services import api_key_authenticate
 
 
@@ -52,18 +53,21 @@ def request_org(request) -> Organization:
     return membership.org
 
 
-class ApiKeyRateThrottle(throttling.SimpleRateThrottle):
-    """Requests per API key per period (``TELEMETRY_INGEST_RATE``), shared through the cache."""
+class ApiKeyRateThrottle(throttling.BaseThrottle):
+    """Requests per API key per period (``TELEMETRY_INGEST_RATE``), counted atomically in the
+    shared cache (``telemetry.ratelimit``). Requests without an API key are not limited here."""
 
-    scope = "ingest"
+    retry_after_s: float | None = None
 
-    def get_rate(self) -> str:
-        return settings.TELEMETRY_INGEST_RATE
+    def allow_request(self, request, view) -> bool:
+        if not isinstance(request.auth, ApiKey):
+            return True
+        decision = rate_check(f"flywheel:rate:{request.auth.prefix}", rate_parse(settings.TELEMETRY_INGEST_RATE))
+        self.retry_after_s = decision.retry_after_s
+        return decision.allowed
 
-    def get_cache_key(self, request, view) -> str | None:
-        if isinstance(request.auth, ApiKey):
-            return f"flywheel:throttle:{request.auth.prefix}"
-        return None
+    def wait(self) -> float | None:
+        return self.retry_after_s
 
 
 class HasApiKey(permissions.BasePermission):
