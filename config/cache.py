@@ -2,8 +2,9 @@
 
 Django's ``RedisCacheClient.get_client`` builds a new ``redis.Redis`` for every cache call,
 and building one (its table of response callbacks) cost more CPU than the call itself: an
-ingest request makes three (API-key lookup, rate-limit read and write). A ``redis.Redis``
-is safe to share between threads; its pool hands each command a connection.
+ingest request makes three (the API-key lookup, the rate limit's count and its read of the
+previous window). A ``redis.Redis`` is safe to share between threads; its pool hands each
+command a connection.
 
 ``incr``/``decr`` (the rate limit's counters) are one atomic round trip instead of Django's
 two (``EXISTS``, then ``INCRBY``), with the same contract: a missing key raises ValueError
