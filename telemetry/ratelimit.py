@@ -13,7 +13,7 @@ threads: 80 of 80 requests passed a limit of 20 per minute.
 """
 from __future__ import annotations
 
-import math
+import functools
 import time
 from dataclasses import dataclass
 
@@ -36,6 +36,7 @@ class RateDecision:
     """Seconds until one more request fits (0 when allowed)."""
 
 
+@functools.cache  # read on every request; the setting is a handful of distinct strings
 def rate_parse(text: str) -> Rate:
     """``"1200/minute"`` (DRF's syntax: the period's first letter counts) -> Rate(1200, 60)."""
     count, _, period = text.partition("/")
@@ -76,7 +77,7 @@ def rate_check(key: str, rate: Rate, *, now: float | None = None) -> RateDecisio
         return RateDecision(True, 0.0)
     cache.decr(current_key)
     wait = wait_for_room(previous=previous, current=current - 1, elapsed=elapsed, limit=rate.requests)
-    return RateDecision(False, math.ceil(wait * rate.period_s * 1000) / 1000)
+    return RateDecision(False, wait * rate.period_s)
 
 
 def _incr(key: str, *, timeout: int) -> int:
