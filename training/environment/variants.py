@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Callable
 from dataclasses import replace
 
 from training.environment.code_tasks import CodeSpec, with_package
@@ -63,13 +64,19 @@ def made_up_name(rng: random.Random) -> str:
     return "".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 3)))
 
 
-def renamed_piece(piece: str, pieces: dict[str, str], rng: random.Random) -> str:
-    """A fresh name for one alphabetic piece, the same for every occurrence (``pieces`` remembers)."""
+def renamed_piece(
+    piece: str, pieces: dict[str, str], rng: random.Random, fresh_name: Callable[[random.Random], str] = made_up_name
+) -> str:
+    """A fresh name for one alphabetic piece, the same for every occurrence (``pieces`` remembers).
+
+    ``fresh_name`` draws the name; an upper-case piece gets it upper-cased, a capitalised one
+    capitalised, any other the name as drawn.
+    """
     if piece.lower() in KEEP_PIECES:
         return piece
     if piece not in pieces:
-        fresh = made_up_name(rng)
-        pieces[piece] = fresh.upper() if piece.isupper() else fresh.capitalize() if piece[0].isupper() else fresh
+        fresh = fresh_name(rng)
+        pieces[piece] = fresh.upper() if piece.isupper() else fresh[:1].upper() + fresh[1:] if piece[0].isupper() else fresh
     return pieces[piece]
 
 

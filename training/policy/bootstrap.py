@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,9 +17,10 @@ from tqdm.auto import tqdm
 from transformers import PreTrainedTokenizerBase
 
 from training.policy.config import BootstrapConfig
-from training.policy.corpus import SFTExample, corpus_flavor_counts, corpus_from_environment
+from training.environment.variants import made_up_name
+from training.policy.corpus import SFTExample, corpus_flavor_counts, corpus_from_environment, vocabulary_name
 from training.policy.model import logits_at, policy_model_create, policy_param_count, policy_save
-from training.policy.tokenizer import chat_prompt, tokenizer_train
+from training.policy.tokenizer import chat_prompt, tokenizer_train, tokenizer_words
 
 IGNORE_INDEX = -100
 
@@ -54,12 +55,10 @@ def policy_bootstrap(
     started = time.monotonic()
     torch.set_num_threads(config.threads)
     if examples is None:
-        examples = corpus_from_environment(
-            mix=config.mix, samples_per_task=config.samples_per_task, seed=config.seed, rename_share=config.rename_share
-        )
+        examples = bootstrap_corpus(config)
 
     tokenizer = tokenizer_train(corpus_texts(examples), vocab_size=config.architecture.vocab_size)
-    sequences = [encode_example(tokenizer, example) for example in examples]
+    sequences = [encode_example(tokenizer, example, prompt_loss=config.prompt_loss) for example in examples]
     sequences = [seq for seq in sequences if len(seq[0]) <= config.max_seq_len]
     if not sequences:
         raise ValueError("no corpus example fits in max_seq_len")
@@ -103,6 +102,8 @@ def policy_bootstrap(
             "mix": {"windows_linux_biased": config.mix.windows_linux_biased, "general": dict(config.mix.general)},
             "samples_per_task": config.samples_per_task,
             "rename_share": config.rename_share,
+            "rename_words": config.rename_words,
+            "prompt_loss": config.prompt_loss,
         },
         "config": config.to_dict(),
         "wall_time_s": round(wall_time_s, 1),
@@ -114,19 +115,41 @@ def policy_bootstrap(
     )
 
 
+def bootstrap_corpus(config: BootstrapConfig) -> list[SFTExample]:
+    """The corpus from the environment's train split, its arguments renamed as ``config.rename_words`` says.
+
+    Vocabulary names come from a first tokenizer, trained on the corpus renamed with
+    syllables: its words are what the policy will read, so copying them is what v0 must learn.
+    """
+    def build(fresh_name: Callable[[random.Random], str] = made_up_name) -> list[SFTExample]:
+        return corpus_from_environment(
+            mix=config.mix, samples_per_task=config.samples_per_task, seed=config.seed,
+            rename_share=config.rename_share, fresh_name=fresh_name,
+        )
+
+    if config.rename_words == "syllables":
+        return build()
+    words = tokenizer_words(tokenizer_train(corpus_texts(build()), vocab_size=config.architecture.vocab_size))
+    return build(lambda rng: vocabulary_name(words, rng, max_pieces=config.rename_max_words))
+
+
 def corpus_texts(examples: Sequence[SFTExample]) -> list[str]:
     """Raw strings the tokenizer is trained on: every message and response."""
     return [m["content"] for ex in examples for m in ex.messages] + [ex.response for ex in examples]
 
 
-def encode_example(tokenizer: PreTrainedTokenizerBase, example: SFTExample) -> tuple[list[int], list[int]]:
-    """Example -> (input_ids [T], labels [T]); labels are IGNORE_INDEX on the prompt.
+def encode_example(
+    tokenizer: PreTrainedTokenizerBase, example: SFTExample, *, prompt_loss: bool = False
+) -> tuple[list[int], list[int]]:
+    """Example -> (input_ids [T], labels [T]); labels are IGNORE_INDEX on the prompt, or with
+    ``prompt_loss`` on its first token only (nothing predicts it).
 
     The target is the response followed by eos, so the policy learns to stop.
     """
     prompt_ids = tokenizer(chat_prompt(tokenizer, list(example.messages)), add_special_tokens=False)["input_ids"]
     response_ids = tokenizer(example.response, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
-    return prompt_ids + response_ids, [IGNORE_INDEX] * len(prompt_ids) + response_ids
+    prompt_labels = [IGNORE_INDEX, *prompt_ids[1:]] if prompt_loss else [IGNORE_INDEX] * len(prompt_ids)
+    return prompt_ids + response_ids, prompt_labels + response_ids
 
 
 def batch_stream(
@@ -169,10 +192,11 @@ def collate(
 
 
 def answer_targets(labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """labels [B, T] -> (positions [B, R], targets [B, R]): where each answer token is predicted.
+    """labels [B, T] -> (positions [B, R], targets [B, R]): where each labelled token is predicted
+    (the answer's, and the prompt's too when trained with ``prompt_loss``).
 
     Position t predicts token t + 1, so ``targets[b, r] == labels[b, positions[b, r] + 1]``.
-    Rows with fewer than R answer tokens are padded with position 0 and IGNORE_INDEX.
+    Rows with fewer than R labelled tokens are padded with position 0 and IGNORE_INDEX.
     """
     answer = labels[:, 1:] != IGNORE_INDEX  # [B, T-1]
     width = max(1, int(answer.sum(dim=1).max()))

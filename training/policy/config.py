@@ -10,6 +10,7 @@ from typing import Any
 # Flavors of the environment's reference responses that the base corpus may contain.
 # Hack flavors are deliberately absent: v0 must not learn to cheat, only to be sloppy.
 CORPUS_FLAVORS: tuple[str, ...] = ("good", "linux_biased", "verbose", "reimplement")
+RENAME_WORDS: tuple[str, ...] = ("vocabulary", "syllables")
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,23 @@ class BootstrapConfig:
     """Share of terminal examples whose `backticked` arguments are renamed to fresh made-up
     names in prompt and answer alike: the train split has ~2 argument values per (intent,
     shell), so without this a small model memorises answers instead of copying arguments."""
+    rename_words: str = "vocabulary"
+    """What renamed arguments are made of: "vocabulary", 1 to ``rename_max_words`` words drawn
+    from the vocabulary of a tokenizer trained on the corpus renamed with syllables, or
+    "syllables" (2-3 made-up syllables, like RL's task variants). Why: v0 copies the tokens it
+    was trained to copy; trained on syllable names it copied a syllable name's first token at
+    0.05 nats but a held-out argument's ("cache", "tests") at 5.5. Measured at seeds 0, 1, 2
+    (with ``prompt_loss``, against syllables without it): the eval split's arguments' first
+    token at 0.39 / 1.26 / 1.74 nats against 5.5 / 4.9 / 11.0, and held-out success (8 answers
+    per task at 0.7) 29.0 / 26.0 / 24.2% against 18.8 / 25.7 / 7.9%. A name's later tokens are
+    still rarely copied (5-7 nats either way)."""
+    rename_max_words: int = 3
+    """Most vocabulary words in one renamed piece. 2 to 5 words copied worse (seed 0, without
+    ``prompt_loss``: held-out first-token NLL 1.72 against 0.67 with 1 to 3)."""
+    prompt_loss: bool = True
+    """Also train on the prompt's tokens (a language-model loss on the whole sequence), not only
+    the answer's: the prompt is most of the text a from-scratch model sees. Measured with
+    vocabulary names at seed 0: held-out success 29.0% with it, 25.1% without."""
     max_seq_len: int = 384
     """Training sequences longer than this are dropped (they would be truncated mid-answer)."""
     threads: int = 1
@@ -121,6 +139,10 @@ class BootstrapConfig:
     def __post_init__(self) -> None:
         if self.steps < 1 or self.batch_size < 1 or self.samples_per_task < 1:
             raise ValueError("steps, batch_size and samples_per_task must be >= 1")
+        if self.rename_words not in RENAME_WORDS:
+            raise ValueError(f"rename_words must be one of {RENAME_WORDS}")
+        if self.rename_max_words < 1:
+            raise ValueError("rename_max_words must be >= 1")
         if self.max_seq_len > self.architecture.max_position_embeddings:
             raise ValueError("max_seq_len exceeds the model's max_position_embeddings")
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from training.environment.variants import ALPHA_PIECE, renamed_piece
+from training.environment.variants import ALPHA_PIECE, made_up_name, renamed_piece
 from training.policy.config import CorpusMix
 
 WINDOWS_SHELLS = frozenset({"powershell", "pwsh", "cmd", "cmd.exe"})
@@ -73,13 +73,14 @@ def corpus_build(
     seed: int,
     respond: Callable[[TaskLike, str], str],
     rename_share: float = 0.0,
+    fresh_name: Callable[[random.Random], str] = made_up_name,
 ) -> list[SFTExample]:
     """``samples_per_task`` examples per task, each with its own flavor draw.
 
     ``respond(task, flavor)`` is the environment's ``reference_response``; a flavor it rejects
     for a task (``ValueError``/``KeyError``, e.g. "reimplement" for a shell task) falls back
     to "good" so the corpus keeps every task. A ``rename_share`` of terminal examples get
-    their arguments renamed (see ``rename_arguments``).
+    their arguments renamed (see ``rename_arguments``), to names ``fresh_name`` draws.
     """
     rng = random.Random(seed)
     examples: list[SFTExample] = []
@@ -92,20 +93,25 @@ def corpus_build(
                 flavor, response = "good", respond(task, "good")
             messages = task_messages(task)
             if task.kind == "terminal" and rng.random() < rename_share:
-                messages[-1]["content"], response = rename_arguments(messages[-1]["content"], response, rng)
+                messages[-1]["content"], response = rename_arguments(
+                    messages[-1]["content"], response, rng, fresh_name=fresh_name
+                )
             examples.append(
                 SFTExample(task_id=task.task_id, flavor=flavor, messages=tuple(messages), response=response)
             )
     return examples
 
 
-def rename_arguments(prompt: str, response: str, rng: random.Random) -> tuple[str, str]:
+def rename_arguments(
+    prompt: str, response: str, rng: random.Random, *, fresh_name: Callable[[random.Random], str] = made_up_name
+) -> tuple[str, str]:
     """Rename the `backticked` arguments of a prompt, consistently in prompt and response.
 
     Why: each (intent, shell) pair has only a couple of argument values in the train split,
     and the eval split holds out others, so without this a small model memorises
     "ls src" instead of learning to copy the argument. Only alphabetic pieces of 2+ letters
-    are renamed (case style kept; digits, separators and file extensions kept), and only
+    are renamed, to names ``fresh_name`` draws (an upper-case or capitalised piece keeps its
+    style; digits, separators and file extensions are kept), and only
     arguments that the response uses verbatim (or with backslashes for slashes) -- so the
     answer keeps its command (right or wrong for the shell) and only its names change.
     """
@@ -117,7 +123,7 @@ def rename_arguments(prompt: str, response: str, rng: random.Random) -> tuple[st
     pieces: dict[str, str] = {}
 
     def rename(arg: str) -> str:
-        return ALPHA_PIECE.sub(lambda m: renamed_piece(m.group(0), pieces, rng), arg)
+        return ALPHA_PIECE.sub(lambda m: renamed_piece(m.group(0), pieces, rng, fresh_name), arg)
 
     for arg in args:
         new = rename(arg)
@@ -132,7 +138,12 @@ def _occurs(arg: str, response: str) -> bool:
 
 
 def corpus_from_environment(
-    *, mix: CorpusMix, samples_per_task: int, seed: int, rename_share: float = 0.0
+    *,
+    mix: CorpusMix,
+    samples_per_task: int,
+    seed: int,
+    rename_share: float = 0.0,
+    fresh_name: Callable[[random.Random], str] = made_up_name,
 ) -> list[SFTExample]:
     """The bootstrap corpus from the environment's train split (never the eval split)."""
     from training.environment import reference_response, task_catalog
@@ -144,7 +155,13 @@ def corpus_from_environment(
         seed=seed,
         respond=lambda task, flavor: reference_response(task, flavor=flavor),
         rename_share=rename_share,
+        fresh_name=fresh_name,
     )
+
+
+def vocabulary_name(words: Sequence[str], rng: random.Random, *, max_pieces: int) -> str:
+    """A fresh name of 1 to ``max_pieces`` words drawn from ``words`` (``tokenizer_words``)."""
+    return "".join(rng.choice(words) for _ in range(rng.randint(1, max_pieces)))
 
 
 def corpus_flavor_counts(examples: Sequence[SFTExample]) -> dict[str, int]:

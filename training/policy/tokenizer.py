@@ -5,6 +5,7 @@ which matters because the verifier parses commands and code out of the decoded t
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -16,6 +17,8 @@ PAD_TOKEN = "<|pad|>"
 ROLE_TOKENS: tuple[str, ...] = ("<|system|>", "<|user|>", "<|assistant|>")
 SPECIAL_TOKENS: tuple[str, ...] = (PAD_TOKEN, BOS_TOKEN, EOS_TOKEN, *ROLE_TOKENS)
 CHAT_ROLES: tuple[str, ...] = ("system", "user", "assistant")
+# A vocabulary entry that is a word: letters, after byte-level BPE's marker of a leading space.
+_WORD_TOKEN = re.compile(r"\u0120?([A-Za-z]+)")
 
 # Each turn is "<|role|>\n{content}<|eos|>\n"; generation stops at eos, so the model learns
 # to end its own turn. The prompt for generation ends with "<|assistant|>\n".
@@ -72,6 +75,11 @@ def tokenizer_wrap(tokenizer: Tokenizer) -> PreTrainedTokenizerFast:
     )
     wrapped.chat_template = CHAT_TEMPLATE
     return wrapped
+
+
+def tokenizer_words(tokenizer: PreTrainedTokenizerFast) -> list[str]:
+    """The distinct words (letters only, leading space dropped) among the vocabulary's tokens, sorted."""
+    return sorted({m.group(1) for token in tokenizer.get_vocab() if (m := _WORD_TOKEN.fullmatch(token))})
 
 
 def chat_prompt(tokenizer: PreTrainedTokenizerFast, messages: list[dict[str, str]]) -> str:

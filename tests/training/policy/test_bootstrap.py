@@ -11,7 +11,7 @@ import torch
 from tests.training.policy.factories import FIXTURE_TASKS, fixture_examples, fixture_respond
 from training.policy.bootstrap import IGNORE_INDEX, answer_targets, encode_example, get_lr, sft_loss
 from training.policy.config import CORPUS_FLAVORS, BootstrapConfig, CorpusMix
-from training.policy.corpus import corpus_build, corpus_flavor, rename_arguments
+from training.policy.corpus import corpus_build, corpus_flavor, rename_arguments, vocabulary_name
 from training.policy.model import logits_at, policy_load, policy_metadata
 from training.policy.tokenizer import tokenizer_train
 
@@ -35,6 +35,14 @@ def test_encode_example_trains_only_on_the_answer_and_eos() -> None:
     assert answer[-1] == tokenizer.eos_token_id
     assert tokenizer.decode(answer[:-1]) == example.response
     assert input_ids[-len(answer):] == answer and len(input_ids) == len(labels)
+
+
+def test_encode_example_with_prompt_loss_labels_every_token_but_the_first() -> None:
+    example = fixture_examples(copies=1)[0]
+    tokenizer = tokenizer_train([example.response, example.messages[-1]["content"]] * 5, vocab_size=300)
+    input_ids, labels = encode_example(tokenizer, example, prompt_loss=True)
+    assert labels[0] == IGNORE_INDEX and labels[1:] == input_ids[1:]
+    assert encode_example(tokenizer, example)[0] == input_ids  # the same tokens, only the labels differ
 
 
 def test_sft_loss_ignores_masked_positions() -> None:
@@ -119,3 +127,31 @@ def test_rename_arguments_keeps_case_digits_and_unrelated_text() -> None:
     assert response == f"$ export {env}={value} >/dev/null\n$ cat {report}"
     untouched = "Linux, bash. Show `notes.md`."
     assert rename_arguments(untouched, "$ ls", rng) == (untouched, "$ ls")
+
+
+def test_rename_arguments_draws_names_from_the_given_generator() -> None:
+    words = ["tests", "cache", "Node"]
+    prompt, response = rename_arguments(
+        "Linux, bash. Copy `settings.ini` to `BACKUP/settings.ini`.",
+        "$ cp settings.ini BACKUP/settings.ini",
+        random.Random(0),
+        fresh_name=lambda rng: vocabulary_name(words, rng, max_pieces=2),
+    )
+    stem, folder = re.fullmatch(r"Linux, bash\. Copy `(\w+)\.ini` to `(\w+)/\1\.ini`\.", prompt).groups()
+    assert re.fullmatch(r"(tests|cache|Node){1,2}", stem)
+    assert folder.isupper() and re.fullmatch(r"(TESTS|CACHE|NODE){1,2}", folder)  # an upper-case piece stays upper-case
+    assert response == f"$ cp {stem}.ini {folder}/{stem}.ini"
+
+
+def test_vocabulary_names_join_one_to_max_pieces_words() -> None:
+    rng = random.Random(0)
+    names = [vocabulary_name(["ab", "cd"], rng, max_pieces=3) for _ in range(200)]
+    assert all(re.fullmatch(r"(ab|cd){1,3}", name) for name in names)
+    assert {len(name) // 2 for name in names} == {1, 2, 3}
+
+
+def test_config_refuses_unknown_rename_words() -> None:
+    with pytest.raises(ValueError, match="rename_words"):
+        BootstrapConfig(rename_words="letters")
+    with pytest.raises(ValueError, match="rename_max_words"):
+        BootstrapConfig(rename_max_words=0)

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from transformers import AutoTokenizer
 
-from training.policy.tokenizer import BOS_TOKEN, EOS_TOKEN, PAD_TOKEN, chat_prompt, tokenizer_train
+from training.policy.tokenizer import BOS_TOKEN, EOS_TOKEN, PAD_TOKEN, chat_prompt, tokenizer_train, tokenizer_words
 
 CORPUS = [
     "$ Get-ChildItem -Path C:\\Users\\dev | Sort-Object Length",
@@ -64,3 +64,12 @@ def test_training_is_deterministic() -> None:
     b = tokenizer_train(CORPUS, vocab_size=300)
     assert a.get_vocab() == b.get_vocab()
 
+
+
+def test_tokenizer_words_are_the_letter_tokens_without_their_space_marker() -> None:
+    tokenizer = tokenizer_train(["mkdir cache", "cat cache.db", "ls tests/unit"] * 20, vocab_size=300)
+    words = tokenizer_words(tokenizer)
+    assert words == sorted(set(words)) and all(w.isalpha() and w.isascii() for w in words)
+    assert {"cache", "mkdir", "tests"} <= set(words)  # frequent enough to be merged into one token each
+    vocab = tokenizer.get_vocab()
+    assert all(w in vocab or "\u0120" + w in vocab for w in words)  # each is a token, alone or after a space

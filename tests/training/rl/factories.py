@@ -50,5 +50,6 @@ def tiny_rl_policy(output_dir: Path, *, seed: int = 0, steps: int = 150, linux_s
         output_dir=str(output_dir), version=f"tiny-rl-{seed}", seed=seed, steps=steps, batch_size=16,
         warmup_steps=10, learning_rate=1e-2, min_learning_rate=1e-3, threads=1, max_seq_len=256,
         mix=mix, architecture=architecture, device=device,
+        prompt_loss=False,  # a few steps must teach the answers; a loss on the prompts too would share them
     )
     return policy_bootstrap(config, examples=examples, progress=False)
