@@ -113,8 +113,8 @@ class BootstrapConfig:
     was trained to copy; trained on syllable names it copied a syllable name's first token at
     0.05 nats but a held-out argument's ("cache", "tests") at 5.5. Measured at seeds 0, 1, 2
     (with ``prompt_loss``, against syllables without it): the eval split's arguments' first
-    token at 0.39 / 1.26 / 1.74 nats against 5.5 / 4.9 / 11.0, and held-out success (8 answers
-    per task at 0.7) 29.0 / 26.0 / 24.2% against 18.8 / 25.7 / 7.9%. A name's later tokens are
+    token at 1.47 / 1.26 / 1.74 nats against 5.5 / 4.9 / 11.0, and held-out success (8 answers
+    per task at 0.7) 30.4 / 26.0 / 24.2% against 18.8 / 25.7 / 7.9%. A name's later tokens are
     still rarely copied (5-7 nats either way)."""
     rename_max_words: int = 3
     """Most vocabulary words in one renamed piece. 2 to 5 words copied worse (seed 0, without
