@@ -103,8 +103,8 @@ class BootstrapConfig:
     samples_per_task: int = 6
     """Corpus examples drawn per train task, each with its own flavor draw."""
     rename_share: float = 0.9
-    """Share of terminal examples whose `backticked` arguments are renamed to fresh made-up
-    names in prompt and answer alike: the train split has ~2 argument values per (intent,
+    """Share of terminal examples whose `backticked` arguments are renamed to fresh names
+    (``rename_words``) in prompt and answer alike: the train split has ~2 argument values per (intent,
     shell), so without this a small model memorises answers instead of copying arguments."""
     rename_words: str = "vocabulary"
     """What renamed arguments are made of: "vocabulary", 1 to ``rename_max_words`` words drawn

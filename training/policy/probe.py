@@ -4,7 +4,7 @@ Held-out terminal tasks name arguments the train split never uses, so a policy s
 only by copying. The probe asks for ``mkdir <name>`` and measures, teacher-forced, the loss
 of the name's first token (found by matching the same token in the prompt) apart from its
 later tokens (each found by matching the token before it: an induction step), plus whether
-the greedy answer writes the name. It separates the two on made-up names like the corpus's
+the greedy answer writes the name. It separates the two on made-up names like RL's task variants'
 renamed arguments and on the eval split's real arguments, which tokenize into other pieces.
 """
 from __future__ import annotations
@@ -101,7 +101,7 @@ def held_out_names(split: str = "eval") -> list[str]:
 
 
 def made_up_names(count: int, *, seed: int = 0) -> list[str]:
-    """``count`` fresh names built like the corpus's renamed arguments (2-3 syllables)."""
+    """``count`` fresh names built like RL's task variants' renamed arguments (2-3 syllables)."""
     from training.environment.variants import made_up_name
 
     rng = random.Random(seed)

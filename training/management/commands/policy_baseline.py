@@ -28,7 +28,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print the report as JSON")
         parser.add_argument(
             "--copy-probe", action="store_true",
-            help="instead, probe how the policy copies an argument: made-up names like the corpus's and the eval split's real ones",
+            help="instead, probe how the policy copies an argument: made-up names like RL's task variants' and the eval split's real ones",
         )
 
     def handle(self, *args: object, **options: object) -> None:
