@@ -65,7 +65,6 @@ def test_training_is_deterministic() -> None:
     assert a.get_vocab() == b.get_vocab()
 
 
-
 def test_tokenizer_words_are_the_letter_tokens_without_their_space_marker() -> None:
     tokenizer = tokenizer_train(["mkdir cache", "cat cache.db", "ls tests/unit"] * 20, vocab_size=300)
     words = tokenizer_words(tokenizer)
