@@ -102,8 +102,6 @@ def policy_bootstrap(
             "mix": {"windows_linux_biased": config.mix.windows_linux_biased, "general": dict(config.mix.general)},
             "samples_per_task": config.samples_per_task,
             "rename_share": config.rename_share,
-            "rename_words": config.rename_words,
-            "prompt_loss": config.prompt_loss,
         },
         "config": config.to_dict(),
         "wall_time_s": round(wall_time_s, 1),

@@ -27,7 +27,7 @@ def test_short_bootstrap_produces_a_loadable_v0(tmp_path: Path) -> None:
     metadata = policy_metadata(tmp_path / "v0")
     assert (metadata["version"], metadata["seed"], metadata["steps"]) == ("v0", 3, 2)
     assert metadata["final_loss"] > 0
-    assert (metadata["corpus"]["rename_words"], metadata["corpus"]["prompt_loss"]) == ("vocabulary", True)
+    assert (metadata["config"]["rename_words"], metadata["config"]["prompt_loss"]) == ("vocabulary", True)
     assert metadata["corpus"]["examples"] == metadata["config"]["samples_per_task"] * len(task_catalog(split="train"))
     model, tokenizer = policy_load(tmp_path / "v0")
     assert model.config.model_type == "llama" and len(tokenizer) == model.config.vocab_size
