@@ -59,9 +59,10 @@ def logits_at(
 ) -> torch.Tensor:
     """Next-token logits at ``positions`` only: input_ids [B, L], positions [B, R] -> [B, R, V].
 
-    Training reads logits only where an answer token is predicted, and prompts are most of
-    a sequence: running the LM head (and the softmax after it) on every position made a
-    bootstrap step and a learner update 13% slower (``benchmarks/answer_logits.py``). Works
+    RL's learner (and a bootstrap without ``prompt_loss``) reads logits only where an answer
+    token is predicted, and prompts are most of a sequence: running the LM head (and the
+    softmax after it) on every position made such a step 13% slower
+    (``benchmarks/answer_logits.py``). Works
     for any Hugging Face causal LM, LoRA-wrapped or not (PEFT forwards ``get_decoder`` to the
     wrapped model, whose layers carry the adapters).
     """
