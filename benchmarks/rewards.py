@@ -24,9 +24,10 @@ Per path (the active model: baseline = rule + scikit-learn, bradley_terry = torc
 * batches of 64: trajectories per second in the median of ``--batches`` batches, each way;
 * ratios HTTP / in-process (the HTTP overhead; the aim is <= 1.5x);
 * the floors under the HTTP overhead, timed alongside with the same client: an empty WSGI
-  app under the same gunicorn settings (``benchmarks/_wsgi_floor.py``), and the endpoint's
-  own 400 answer to an empty batch (Django, DRF, API-key auth, JSON in and out: all but the
-  scoring).
+  app under the same gunicorn settings (``benchmarks/_wsgi_floor.py``), the same empty app
+  under granian (a WSGI server written in Rust, from the ``bench`` extra; left out when it is
+  not installed), and the endpoint's own 400 answer to an empty batch (Django, DRF, API-key
+  auth, JSON in and out: all but the scoring).
 
 Then (unless ``--skip-trl``) the reward model trained here against TRL's ``RewardTrainer`` on
 the same pairs and the same small backbone (``benchmarks/reward_model_vs_trl.py``):
@@ -59,6 +60,7 @@ from config.server_process import free_port, server_process  # noqa: E402
 
 BATCH = 64
 HTTP_WAYS = ("http", "http_requests", "http_redis")
+FLOORS = ("floor_wsgi", "floor_granian", "floor_django")
 GAP_S = 0.003
 
 
@@ -180,6 +182,23 @@ def deployment_server(app: str, *, log_path: Path, redis_url: str = "", app_root
         yield base_url
 
 
+@contextmanager
+def granian_server(app: str, *, log_path: Path) -> Iterator[str]:
+    """``app`` under granian's WSGI interface, one worker and one blocking thread; yields its base URL."""
+    port = free_port()
+    command = [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
+               "--workers", "1", "--blocking-threads", "1", "--log-level", "warning", app]
+    base_url = f"http://127.0.0.1:{port}"
+    with server_process(command, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, log_path=log_path, ready_url=base_url + "/"):
+        yield base_url
+
+
+def granian_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("granian") is not None
+
+
 def wait_for_version(score_one, payload: dict, version: str, *, timeout_s: float = 60.0) -> None:
     """Until the server scores with ``version`` (it re-reads the active version every second)."""
     deadline = time.monotonic() + timeout_s
@@ -237,6 +256,10 @@ def main() -> int:
                 "config.wsgi:application", log_path=var_dir / "gunicorn-app-redis.log", redis_url=redis_url,
                 app_root=args.app_root.resolve())), key)
         floor_client = RewardServiceClient(floor_url, key)
+        granian_client = None
+        if granian_installed():
+            granian_client = RewardServiceClient(stack.enter_context(granian_server(
+                "benchmarks._wsgi_floor:application", log_path=var_dir / "granian-floor.log")), key)
         session.headers["Authorization"] = f"Bearer {key}"
 
         def over_requests(body):
@@ -275,6 +298,8 @@ def main() -> int:
                 "floor_wsgi": (lambda t: floor_client.post(SCORE_PATH, t), None),
                 "floor_django": (django_floor, None),
             }
+            if granian_client is not None:
+                ways["floor_granian"] = (lambda t: granian_client.post(SCORE_PATH, t), None)
             if redis_client is not None:
                 wait_for_version(lambda t: redis_client.post(SCORE_PATH, t), requests_[0], version.version)
                 ways["http_redis"] = (lambda t: redis_client.post(SCORE_PATH, t),
@@ -294,9 +319,9 @@ def main() -> int:
                 results[path][f"{way}_throughput_ratio"] = local["batch64_per_s"] / remote["batch64_per_s"]
             # The least HTTP / in-process ratio for one request: the scorer's time plus a round
             # trip that does no scoring (an empty WSGI app; the endpoint's own 400 answer).
-            for floor in ("floor_wsgi", "floor_django"):
+            for floor in (f for f in FLOORS if f in measured):
                 results[path][f"least_ratio_{floor}_p50"] = (local["p50_ms"] + measured[floor]["p50_ms"]) / local["p50_ms"]
-        for each in (client, floor_client, redis_client):
+        for each in (client, floor_client, granian_client, redis_client):
             if each is not None:
                 each.close()
     code_tasks = [t for t in task_catalog(split="train") if t.kind == "code_edit"][:10]
@@ -308,7 +333,7 @@ def main() -> int:
     print(f"\n{'path':<16}{'way':<22}{'p50 ms':>9}{'p99 ms':>9}{'batch64 traj/s':>16}")
     for path in versions:
         r = results[path]
-        for way in ("in_process", "in_process_hot", *HTTP_WAYS, "floor_wsgi", "floor_django"):
+        for way in ("in_process", "in_process_hot", *HTTP_WAYS, *FLOORS):
             if way not in r:
                 continue
             row = r[way]
@@ -319,8 +344,10 @@ def main() -> int:
             if way in r:
                 print(f"{path:<16}{way + ' / in_process':<22}{r[f'{way}_over_in_process_p50']:>8.2f}x"
                       f"{r[f'{way}_over_in_process_p99']:>8.2f}x{r[f'{way}_throughput_ratio']:>15.2f}x")
+        granian = (f", {r['least_ratio_floor_granian_p50']:.2f}x under granian"
+                   if "least_ratio_floor_granian_p50" in r else " (granian not installed)")
         print(f"{path:<16}load average {r['load_average'][0]} before, {r['load_average'][1]} after; least ratio at p50, "
-              f"(in_process + floor) / in_process: {r['least_ratio_floor_wsgi_p50']:.2f}x with no Django at all, "
+              f"(in_process + floor) / in_process: {r['least_ratio_floor_wsgi_p50']:.2f}x with no Django at all{granian}, "
               f"{r['least_ratio_floor_django_p50']:.2f}x with Django + DRF + API key")
     print(f"code task verification (sandboxed hidden tests), in-process p50: {results['code_task_verification']['p50_ms']:.1f} ms")
     base = results["baseline"]
