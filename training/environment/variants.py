@@ -59,13 +59,17 @@ def split_variant_id(task_id: str) -> tuple[str, int | None]:
     return base, int(number)
 
 
+NameDrawer = Callable[[random.Random], str]
+"""Draws a fresh name from a random generator (``made_up_name``, or the bootstrap's vocabulary names)."""
+
+
 def made_up_name(rng: random.Random) -> str:
     """A fresh lower-case name of 2-3 consonant-vowel syllables ("kedira")."""
     return "".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 3)))
 
 
 def renamed_piece(
-    piece: str, pieces: dict[str, str], rng: random.Random, fresh_name: Callable[[random.Random], str] = made_up_name
+    piece: str, pieces: dict[str, str], rng: random.Random, fresh_name: NameDrawer = made_up_name
 ) -> str:
     """A fresh name for one alphabetic piece, the same for every occurrence (``pieces`` remembers).
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,8 +16,8 @@ import torch
 from tqdm.auto import tqdm
 from transformers import PreTrainedTokenizerBase
 
+from training.environment.variants import NameDrawer, made_up_name
 from training.policy.config import BootstrapConfig
-from training.environment.variants import made_up_name
 from training.policy.corpus import SFTExample, corpus_flavor_counts, corpus_from_environment, vocabulary_name
 from training.policy.model import logits_at, policy_model_create, policy_param_count, policy_save
 from training.policy.tokenizer import chat_prompt, tokenizer_train, tokenizer_words
@@ -119,7 +119,7 @@ def bootstrap_corpus(config: BootstrapConfig) -> list[SFTExample]:
     Vocabulary names come from a first tokenizer, trained on the corpus renamed with
     syllables: its words are what the policy will read, so copying them is what v0 must learn.
     """
-    def build(fresh_name: Callable[[random.Random], str] = made_up_name) -> list[SFTExample]:
+    def build(fresh_name: NameDrawer = made_up_name) -> list[SFTExample]:
         return corpus_from_environment(
             mix=config.mix, samples_per_task=config.samples_per_task, seed=config.seed,
             rename_share=config.rename_share, fresh_name=fresh_name,

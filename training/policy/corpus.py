@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from training.environment.variants import ALPHA_PIECE, made_up_name, renamed_piece
+from training.environment.variants import ALPHA_PIECE, NameDrawer, made_up_name, renamed_piece
 from training.policy.config import CorpusMix
 
 WINDOWS_SHELLS = frozenset({"powershell", "pwsh", "cmd", "cmd.exe"})
@@ -73,7 +73,7 @@ def corpus_build(
     seed: int,
     respond: Callable[[TaskLike, str], str],
     rename_share: float = 0.0,
-    fresh_name: Callable[[random.Random], str] = made_up_name,
+    fresh_name: NameDrawer = made_up_name,
 ) -> list[SFTExample]:
     """``samples_per_task`` examples per task, each with its own flavor draw.
 
@@ -103,7 +103,7 @@ def corpus_build(
 
 
 def rename_arguments(
-    prompt: str, response: str, rng: random.Random, *, fresh_name: Callable[[random.Random], str] = made_up_name
+    prompt: str, response: str, rng: random.Random, *, fresh_name: NameDrawer = made_up_name
 ) -> tuple[str, str]:
     """Rename the `backticked` arguments of a prompt, consistently in prompt and response.
 
@@ -143,7 +143,7 @@ def corpus_from_environment(
     samples_per_task: int,
     seed: int,
     rename_share: float = 0.0,
-    fresh_name: Callable[[random.Random], str] = made_up_name,
+    fresh_name: NameDrawer = made_up_name,
 ) -> list[SFTExample]:
     """The bootstrap corpus from the environment's train split (never the eval split)."""
     from training.environment import reference_response, task_catalog
