@@ -1,7 +1,11 @@
-"""config.wsgi.BodyToEof: a body the server de-chunked (wsgi.input_terminated) reaches Django whole."""
+"""config.wsgi: a body the server de-chunked (wsgi.input_terminated) reaches Django whole
+(``BodyToEof``), and a worker has imported its views before its first request."""
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
+from pathlib import Path
 
 from config.wsgi import BodyToEof, read_to_eof
 
@@ -70,3 +74,11 @@ def test_a_body_the_server_cannot_deliver_is_400():
 def test_read_to_eof_stops_at_the_limit():
     assert read_to_eof(TrickleStream(b"z" * 50), limit=20) == b"z" * 20
     assert read_to_eof(io.BytesIO(b""), limit=20) == b""
+
+
+def test_importing_the_application_imports_the_views_before_any_request():
+    # A fresh process, as a gunicorn worker boots: Django alone would import the URLconf on the first request.
+    probe = "import sys, config.wsgi; print(' '.join(m for m in ('config.urls', 'telemetry.api', 'training.urls') if m in sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", probe], cwd=Path(__file__).resolve().parents[1],
+                            capture_output=True, text=True, check=True, timeout=120).stdout.split()
+    assert loaded == ["config.urls", "telemetry.api", "training.urls"]
