@@ -150,7 +150,13 @@ class RLConfig:
     keep_checkpoints: int = 2
     """Newest step checkpoints kept on disk (older ones are deleted)."""
     eval_tasks: int = 0
-    """Held-out tasks (eval split, same kinds) greedily evaluated at the end (0 = none)."""
+    """Held-out tasks (eval split, same kinds and id prefixes) evaluated before and after
+    training (0 = none)."""
+    eval_samples: int = 1
+    """Answers per held-out task: 1 is the greedy answer; more are sampled at
+    ``eval_temperature``, a finer estimate when a run holds out only a few tasks."""
+    eval_temperature: float = 1.0
+    """Sampling temperature of the held-out answers when ``eval_samples`` > 1."""
 
     def __post_init__(self) -> None:
         _check(self.steps >= 1, "steps", "must be >= 1")
@@ -174,6 +180,9 @@ class RLConfig:
         _check(self.keep_checkpoints >= 1, "keep_checkpoints", "must be >= 1")
         _check(self.updates_per_batch >= 1, "updates_per_batch", "must be >= 1")
         _check(self.temperature > 0, "temperature", "must be > 0 (rollouts sample)")
+        _check(self.eval_tasks >= 0, "eval_tasks", "must be >= 0")
+        _check(self.eval_samples >= 1, "eval_samples", "must be >= 1")
+        _check(self.eval_temperature > 0, "eval_temperature", "must be > 0 (held-out answers beyond the first are sampled)")
         _check(0 <= self.curriculum_unsolved_rate < self.curriculum_solved_rate <= 1, "curriculum_solved_rate",
                "need 0 <= curriculum_unsolved_rate < curriculum_solved_rate <= 1")
 

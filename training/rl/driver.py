@@ -61,7 +61,8 @@ class RLResult:
     history: list[dict[str, float]] = field(default_factory=list)
     """Every step's metrics, in order (``step`` included)."""
     heldout_success_before: float | None = None
-    """Greedy success on ``eval_tasks`` held-out tasks before training (None when eval_tasks == 0)."""
+    """Success on ``eval_tasks`` held-out tasks before training: the share of their answers
+    (greedy, or ``eval_samples`` each) that the verifier accepts (None when eval_tasks == 0)."""
     heldout_success_after: float | None = None
     wall_time_s: float = 0.0
 

@@ -98,10 +98,13 @@ class RolloutWorker:
         return [rollouts[i : i + group_size] for i in range(0, len(rollouts), group_size)]
 
     def evaluate(self, task_ids: Sequence[str]) -> list[bool]:
-        """Greedy success (the environment verifier's verdict) on each task: held-out measurement."""
+        """The environment verifier's verdict on each answer to the tasks (held-out measurement):
+        the greedy answer per task, or ``eval_samples`` answers sampled at ``eval_temperature``."""
         from training.environment import task_get, verify
         from training.policy import policy_respond
 
-        tasks = [task_get(tid) for tid in task_ids]
-        generations = policy_respond(self.model, self.tokenizer, tasks, max_new_tokens=self.config.max_new_tokens)
+        samples, temperature = self.config.eval_samples, self.config.eval_temperature
+        tasks = [task_get(tid) for tid in task_ids] * samples
+        generations = policy_respond(self.model, self.tokenizer, tasks, max_new_tokens=self.config.max_new_tokens,
+                                     temperature=temperature if samples > 1 else 0.0, seed=self.config.seed)
         return [bool(verify(task, g.text).success) for task, g in zip(tasks, generations)]

@@ -18,6 +18,14 @@ RL_TASK_PREFIXES: tuple[str, ...] = (
     "term-remove_file-windows",
 )
 
+# Windows intents whose answer names nothing from the prompt (cmd `cd` / `tasklist`, PowerShell
+# `Get-Location` / `Get-Process`): their held-out tasks ask the same in other words, so the
+# tiny policy can solve them without copying a name it never saw, which it cannot do.
+ARGUMENT_FREE_PREFIXES: tuple[str, ...] = (
+    "term-print_cwd-windows",
+    "term-list_processes-windows",
+)
+
 TINY_RL_ARCHITECTURE = PolicyArchitecture(
     vocab_size=384,
     hidden_size=64,
@@ -29,21 +37,22 @@ TINY_RL_ARCHITECTURE = PolicyArchitecture(
 )
 
 
-def rl_tasks(split: str = "train") -> list:
+def rl_tasks(split: str = "train", prefixes: tuple[str, ...] = RL_TASK_PREFIXES) -> list:
     """The environment tasks the tiny RL policy is trained (train) and held out (eval) on."""
     from training.environment import task_catalog
 
-    return [t for t in task_catalog(split=split) if t.task_id.startswith(RL_TASK_PREFIXES)]
+    return [t for t in task_catalog(split=split) if t.task_id.startswith(prefixes)]
 
 
 def tiny_rl_policy(output_dir: Path, *, seed: int = 0, steps: int = 150, linux_share: float = 0.5,
-                   architecture: PolicyArchitecture = TINY_RL_ARCHITECTURE, device: str = "cpu") -> BootstrapResult:
+                   architecture: PolicyArchitecture = TINY_RL_ARCHITECTURE, device: str = "cpu",
+                   prefixes: tuple[str, ...] = RL_TASK_PREFIXES) -> BootstrapResult:
     """Bootstrap the sloppy tiny policy (a few seconds on one core)."""
     from training.environment import reference_response
 
     mix = CorpusMix(windows_linux_biased=linux_share)
     examples = corpus_build(
-        rl_tasks("train"), mix=mix, samples_per_task=8, seed=seed,
+        rl_tasks("train", prefixes), mix=mix, samples_per_task=8, seed=seed,
         respond=lambda task, flavor: reference_response(task, flavor=flavor), rename_share=0.5,
     )
     config = BootstrapConfig(

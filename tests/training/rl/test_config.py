@@ -31,6 +31,9 @@ def test_round_trip_through_json_dict():
         ({"task_kinds": ["poetry"]}, "task_kinds"),
         ({"overlong_buffer": 64, "max_new_tokens": 48}, "overlong_buffer"),
         ({"device": "gpu"}, "device"),
+        ({"eval_tasks": -1}, "eval_tasks"),
+        ({"eval_samples": 0}, "eval_samples"),
+        ({"eval_temperature": 0.0}, "eval_temperature"),
     ],
 )
 def test_bad_values_name_the_field(data, field):
