@@ -158,6 +158,11 @@ class RLConfig:
     eval_temperature: float = 1.0
     """Sampling temperature of the held-out answers when ``eval_samples`` > 1."""
 
+    @property
+    def eval_answer_temperature(self) -> float:
+        """The held-out answers' temperature: 0 (greedy) for one answer per task, else ``eval_temperature``."""
+        return self.eval_temperature if self.eval_samples > 1 else 0.0
+
     def __post_init__(self) -> None:
         _check(self.steps >= 1, "steps", "must be >= 1")
         _check(self.group_size >= 2, "group_size", "must be >= 2 (advantages are relative within a group)")

@@ -103,8 +103,7 @@ class RolloutWorker:
         from training.environment import task_get, verify
         from training.policy import policy_respond
 
-        samples, temperature = self.config.eval_samples, self.config.eval_temperature
-        tasks = [task_get(tid) for tid in task_ids] * samples
+        tasks = [task_get(tid) for tid in task_ids] * self.config.eval_samples
         generations = policy_respond(self.model, self.tokenizer, tasks, max_new_tokens=self.config.max_new_tokens,
-                                     temperature=temperature if samples > 1 else 0.0, seed=self.config.seed)
+                                     temperature=self.config.eval_answer_temperature, seed=self.config.seed)
         return [bool(verify(task, g.text).success) for task, g in zip(tasks, generations)]

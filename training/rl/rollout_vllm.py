@@ -124,10 +124,9 @@ class VllmRolloutWorker:
         from training.environment import task_get, verify
         from training.policy import chat_prompt, task_messages
 
-        samples = self.config.eval_samples
         tasks = [task_get(tid) for tid in task_ids]
         prompts = [chat_prompt(self.tokenizer, task_messages(task)) for task in tasks]
-        params = SamplingParams(n=samples, temperature=self.config.eval_temperature if samples > 1 else 0.0,
+        params = SamplingParams(n=self.config.eval_samples, temperature=self.config.eval_answer_temperature,
                                 seed=self.config.seed, max_tokens=self.config.max_new_tokens)
         outputs = self.llm.generate(prompts, params, use_tqdm=False)
         return [bool(verify(task, answer.text).success) for task, o in zip(tasks, outputs) for answer in o.outputs]

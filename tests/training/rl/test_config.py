@@ -44,3 +44,9 @@ def test_bad_values_name_the_field(data, field):
 
 def test_lora_true_means_default_adapters():
     assert rl_config_from_dict({"lora": True}).lora == LoraSettings()
+
+
+def test_held_out_answers_are_greedy_unless_several_are_asked_for():
+    assert RLConfig(eval_samples=1, eval_temperature=0.7).eval_answer_temperature == 0.0
+    assert RLConfig(eval_samples=8, eval_temperature=0.7).eval_answer_temperature == 0.7
+    assert "eval_answer_temperature" not in rl_config_to_dict(RLConfig())
